@@ -1,0 +1,14 @@
+//! prediction-api: an ML prediction service on ONNX Runtime.
+//!
+//! Reading order (the codemap in ARCHITECTURE.md says more):
+//! - [`config`]: every setting, parsed once from flags and environment.
+//! - [`contract`]: what a served model is: metadata, tensor signatures, datatypes. The trainer
+//!   produces to these types.
+//! - [`runtime`]: the only module that speaks to ONNX Runtime: library loading and sessions.
+//! - [`app`]: wiring: builds the HTTP application from a [`config::Config`].
+
+pub mod app;
+pub mod config;
+pub mod contract;
+pub mod runtime;
+pub mod tensor;

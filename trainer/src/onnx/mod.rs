@@ -1,0 +1,1 @@
+//! ONNX graphs written from Rust: protobuf messages and graph builders for our models.

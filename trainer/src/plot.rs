@@ -1,0 +1,1 @@
+//! Evaluation charts a person looks at, drawn as PNG files.
