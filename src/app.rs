@@ -35,7 +35,9 @@ impl Application {
         let state = AppState {
             started: Instant::now(),
         };
-        let router = Router::new().route("/health", get(health)).with_state(state);
+        let router = Router::new()
+            .route("/health", get(health))
+            .with_state(state);
         Ok(Application { listener, router })
     }
 

@@ -9,7 +9,9 @@ use tracing_subscriber::EnvFilter;
 async fn main() {
     let config = Config::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     if let Err(e) = serve(config).await {
         // One line, the whole cause chain: what the operator needs to act on.

@@ -107,7 +107,10 @@ pub struct FeatureSpec {
 pub enum ReferenceDistribution {
     /// Bins split at `edges` (ascending inner edges: bin i holds `edges[i-1] <= x < edges[i]`,
     /// the first and last bins are open-ended), so `fractions.len() == edges.len() + 1`.
-    Numeric { edges: Vec<f64>, fractions: Vec<f64> },
+    Numeric {
+        edges: Vec<f64>,
+        fractions: Vec<f64>,
+    },
     /// One bin per training category, plus a last bin for anything else.
     Categorical {
         categories: Vec<String>,

@@ -23,8 +23,12 @@ mod tests {
     #[test]
     fn committed_schema_is_up_to_date() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(METADATA_SCHEMA_PATH);
-        let committed = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{} is missing ({e}); run `cargo run -p trainer -- schema`", path.display()));
+        let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{} is missing ({e}); run `cargo run -p trainer -- schema`",
+                path.display()
+            )
+        });
         assert!(
             committed == metadata_schema_json(),
             "{} is stale: run `cargo run -p trainer -- schema`",

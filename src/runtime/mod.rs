@@ -7,7 +7,9 @@ mod library;
 mod session;
 
 pub use library::{LIBRARY_FILE, RuntimeLibraryError, environment, init, locate_library};
-pub use session::{GraphSignature, SessionError, SessionOptions, datatype_of, graph_signature, open_session};
+pub use session::{
+    GraphSignature, SessionError, SessionOptions, datatype_of, graph_signature, open_session,
+};
 
 /// Re-exported so that the trainer and tests build tensors with the same `ort` the server uses.
 pub use ort;

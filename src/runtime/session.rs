@@ -65,7 +65,9 @@ pub fn graph_signature(session: &Session) -> Result<GraphSignature, SessionError
     for outlet in session.outputs() {
         match tensor_spec(outlet.name(), outlet.dtype()) {
             Ok(spec) => outputs.push(spec),
-            Err(_) => other_outputs.push((outlet.name().to_string(), format!("{:?}", outlet.dtype()))),
+            Err(_) => {
+                other_outputs.push((outlet.name().to_string(), format!("{:?}", outlet.dtype())))
+            }
         }
     }
     Ok(GraphSignature {
@@ -92,7 +94,8 @@ fn tensor_spec(name: &str, value: &ValueType) -> Result<TensorSpec, SessionError
     match value {
         ValueType::Tensor { ty, shape, .. } => Ok(TensorSpec {
             name: name.to_string(),
-            datatype: datatype_of(*ty).ok_or_else(|| unsupported(format!("element type {ty:?}")))?,
+            datatype: datatype_of(*ty)
+                .ok_or_else(|| unsupported(format!("element type {ty:?}")))?,
             shape: shape.iter().copied().collect(),
         }),
         other => Err(unsupported(format!("not a tensor: {other:?}"))),

@@ -1,0 +1,71 @@
+# The two commands of a fresh machine:
+#   make run   set up, build, serve the committed models on port 8000
+#   make test  set up, build, run every check and test
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.installed-$(shell sha256sum tests/python/requirements.txt | cut -c1-16)
+API_PORT ?= 8000
+
+.PHONY: help setup ort venv build run test lint fmt rust-test python-test models schema clean
+
+help:
+	@echo "make run    set up, build and serve models/ on port $(API_PORT)"
+	@echo "make test   set up, build and run every check and test"
+	@echo "make models retrain, validate and publish the models (trainer all)"
+
+## Set-up steps (idempotent, cached) ------------------------------------------------------------
+
+setup: ort
+
+ort:
+	@scripts/setup-ort.sh
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): tests/python/requirements.txt
+	@echo "venv: installing test tooling into $(VENV)"
+	@python3 -m venv $(VENV)
+	@$(PYTHON) -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+## Serving ------------------------------------------------------------------------------------
+
+build: setup
+	cargo build --release --bin prediction-api
+
+run: build
+	API_PORT=$(API_PORT) ./target/release/prediction-api
+
+## Training -----------------------------------------------------------------------------------
+
+models: setup
+	cargo run --release -p trainer -- all
+
+schema:
+	cargo run --quiet -p trainer -- schema
+
+## Tests --------------------------------------------------------------------------------------
+
+test: setup venv lint rust-test python-test
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+rust-test:
+	cargo test --workspace
+
+python-test: venv
+	cargo build --release -p trainer
+	$(PYTHON) -m pytest -q tests/python
+
+fmt:
+	cargo fmt --all
+
+clean:
+	cargo clean
+	rm -rf $(VENV) artifacts data/processed
