@@ -1,44 +1,73 @@
-//! Wiring: builds the HTTP application from a [`Config`] and runs it until shutdown.
+//! Wiring: builds the application from a [`Config`] and runs it until shutdown.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::Serialize;
+use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::runtime;
+use crate::http::{self, AppState};
+use crate::repository::{LoadOptions, ModelRepository};
+use crate::runtime::{self, SessionOptions};
 
-/// A bound, ready-to-serve application.
+/// A bound, ready-to-serve application: every model is loaded and warmed up.
 pub struct Application {
     listener: TcpListener,
     router: Router,
-}
-
-#[derive(Clone)]
-struct AppState {
-    started: Instant,
+    repository: Arc<ModelRepository>,
+    shutdown_timeout: Duration,
 }
 
 impl Application {
-    /// Loads ONNX Runtime and binds the listener; every fallible start-up step happens here.
+    /// Loads ONNX Runtime and the model repository, then binds the listener. Every fallible
+    /// start-up step happens here, so a missing library or a busy port fails at boot.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let started = Instant::now();
+        config.validate().map_err(anyhow::Error::msg)?;
         runtime::init(config.ort_dylib_path.as_deref())?;
+        let options = LoadOptions {
+            session: SessionOptions {
+                intra_threads: config.intra_op_threads,
+            },
+            pool_size: config.pool_size(),
+        };
+        let root = config.model_repository.clone();
+        let repository = tokio::task::spawn_blocking(move || ModelRepository::open(&root, options))
+            .await
+            .context("model loading did not complete")?
+            .with_context(|| {
+                format!(
+                    "cannot read the model repository {}",
+                    config.model_repository.display()
+                )
+            })?;
+        let repository = Arc::new(repository);
+        if let Some(name) = &config.default_model {
+            repository
+                .get(name, None)
+                .with_context(|| format!("--default-model {name}"))?;
+        }
         let address = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(address)
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
         let state = AppState {
-            started: Instant::now(),
+            repository: repository.clone(),
+            started,
+            max_body_bytes: config.max_body_bytes,
+            default_model: config.default_model.as_deref().map(Arc::from),
         };
-        let router = Router::new()
-            .route("/health", get(health))
-            .with_state(state);
-        Ok(Application { listener, router })
+        let router = http::router(state, config.request_timeout());
+        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
+        Ok(Application {
+            listener,
+            router,
+            repository,
+            shutdown_timeout: config.shutdown_timeout(),
+        })
     }
 
     /// The address actually bound (useful with port 0).
@@ -46,26 +75,32 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then lets requests in flight finish.
+    pub fn repository(&self) -> &Arc<ModelRepository> {
+        &self.repository
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and lets requests in flight
+    /// finish, for at most the shutdown timeout.
     pub async fn run_until_stopped(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            let _ = stopping_tx.send(());
+        };
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
+        let grace = self.shutdown_timeout;
+        tokio::select! {
+            result = server.into_future() => result,
+            () = async {
+                let _ = stopping_rx.await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(seconds = grace.as_secs_f64(), "requests still in flight after the shutdown timeout; stopping");
+                Ok(())
+            }
+        }
     }
-}
-
-#[derive(Serialize)]
-struct HealthResponse {
-    status: &'static str,
-    uptime_seconds: f64,
-}
-
-async fn health(State(state): State<AppState>) -> Json<HealthResponse> {
-    Json(HealthResponse {
-        status: "healthy",
-        uptime_seconds: state.started.elapsed().as_secs_f64(),
-    })
 }

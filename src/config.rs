@@ -1,7 +1,9 @@
-//! Server configuration: one clap struct, every flag with an environment fallback.
+//! Server configuration: one clap struct, every flag with an environment fallback. Nothing
+//! else in the server reads the environment.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -28,4 +30,71 @@ pub struct Config {
     /// Path of libonnxruntime.so.1.31.1 (default: .onnxruntime/ in the project, see `make setup`).
     #[arg(long, env = "ORT_DYLIB_PATH")]
     pub ort_dylib_path: Option<PathBuf>,
+
+    /// ONNX Runtime sessions per model version: how many runs of one model go at once
+    /// (default: the number of CPU cores).
+    #[arg(long, env = "SESSION_POOL_SIZE")]
+    pub session_pool_size: Option<usize>,
+
+    /// Threads ONNX Runtime may use inside one run (1 = the calling thread only).
+    #[arg(long, env = "INTRA_OP_THREADS", default_value_t = 1)]
+    pub intra_op_threads: usize,
+
+    /// Largest request body accepted, in bytes (larger ones get 413).
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Longest time a request may take, in seconds (then 504).
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30.0)]
+    pub request_timeout_secs: f64,
+
+    /// The model `POST /invocations` and `GET /ping` answer for (MLflow serves one model).
+    #[arg(long, env = "DEFAULT_MODEL")]
+    pub default_model: Option<String>,
+
+    /// Longest wait for requests in flight at shutdown, in seconds.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 10.0)]
+    pub shutdown_timeout_secs: f64,
+}
+
+impl Config {
+    /// Checks what clap cannot; called once by `Application::build`.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.intra_op_threads == 0 {
+            return Err("--intra-op-threads must be at least 1".into());
+        }
+        if self.session_pool_size == Some(0) {
+            return Err("--session-pool-size must be at least 1".into());
+        }
+        for (flag, secs) in [
+            ("--request-timeout-secs", self.request_timeout_secs),
+            ("--shutdown-timeout-secs", self.shutdown_timeout_secs),
+        ] {
+            if !(secs.is_finite() && secs > 0.0) {
+                return Err(format!("{flag} must be a positive number of seconds"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn pool_size(&self) -> usize {
+        self.session_pool_size
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.request_timeout_secs)
+    }
+
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.shutdown_timeout_secs)
+    }
+
+    /// A configuration for tests: port 0 on loopback, the given repository, defaults otherwise.
+    pub fn for_tests(model_repository: impl Into<PathBuf>) -> Config {
+        let mut config =
+            Config::parse_from(["prediction-api", "--host", "127.0.0.1", "--port", "0"]);
+        config.model_repository = model_repository.into();
+        config
+    }
 }

@@ -10,5 +10,8 @@
 pub mod app;
 pub mod config;
 pub mod contract;
+pub mod http;
+pub mod inference;
+pub mod repository;
 pub mod runtime;
 pub mod tensor;

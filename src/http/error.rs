@@ -1,0 +1,127 @@
+//! `ApiError`: the one place where errors become HTTP status codes and `{"error": "…"}` bodies.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::inference::InferError;
+use crate::inference::records::RecordError;
+use crate::repository::LookupError;
+use crate::runtime::{ConvertError, RunError};
+use crate::tensor::TensorError;
+
+/// Every way a request can fail, each with its status.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed body: not JSON, wrong JSON shape, bad tensor encoding.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("unsupported Content-Type {0:?}: send application/json")]
+    UnsupportedMediaType(String),
+    /// A well-formed body that does not fit the model; the message names the field.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// A model that is not ready (failed to load or still loading).
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("the request took longer than {0:.1} s")]
+    Timeout(f64),
+    /// The runtime failed on valid input: a bug or a broken model, logged in full.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A stable machine-readable code beside the message.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::Unprocessable(_) => "invalid_input",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Timeout(_) => "timeout",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(%cause, "request failed inside the server");
+        }
+        let body = serde_json::json!({"error": self.to_string(), "code": self.code()});
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if matches!(self, ApiError::Unavailable(_)) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+impl From<LookupError> for ApiError {
+    fn from(e: LookupError) -> Self {
+        match e {
+            LookupError::UnknownModel(_) | LookupError::UnknownVersion { .. } => {
+                ApiError::NotFound(e.to_string())
+            }
+            LookupError::Unavailable { .. } | LookupError::NoneLoaded(_) => {
+                ApiError::Unavailable(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<TensorError> for ApiError {
+    fn from(e: TensorError) -> Self {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
+impl From<RecordError> for ApiError {
+    fn from(e: RecordError) -> Self {
+        ApiError::Unprocessable(e.0)
+    }
+}
+
+impl From<InferError> for ApiError {
+    fn from(e: InferError) -> Self {
+        match e {
+            InferError::Invalid(m) => ApiError::BadRequest(m),
+            InferError::NonFinite(m) => ApiError::Unprocessable(m),
+            InferError::Run(RunError::Convert(c @ ConvertError::NotUtf8 { .. })) => {
+                ApiError::BadRequest(c.to_string())
+            }
+            InferError::Run(other) => ApiError::Internal(other.to_string()),
+            InferError::Aborted(m) => ApiError::Internal(m),
+        }
+    }
+}
+
+/// For the record APIs, a tensor that does not fit the model is the client's field error.
+pub fn unprocessable(e: InferError) -> ApiError {
+    match e {
+        InferError::Invalid(m) => ApiError::Unprocessable(m),
+        other => other.into(),
+    }
+}

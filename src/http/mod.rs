@@ -1,0 +1,48 @@
+//! HTTP: the router with every route and layer, one module per API family, and the one error
+//! type. Only this module knows JSON bodies and status codes.
+
+pub mod body;
+pub mod error;
+pub mod health;
+pub mod predict;
+mod state;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+pub use error::ApiError;
+pub use state::AppState;
+
+/// Every route of the server.
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/models/info", get(health::models_info))
+        .route("/predict/{model}", post(predict::predict))
+        .route("/v2", get(health::server_metadata))
+        .route("/v2/health/live", get(health::live))
+        .route("/v2/health/ready", get(health::ready))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            deadline(request_timeout, req, next)
+        }))
+        .with_state(state)
+}
+
+/// Answers 504 (in the API's error shape) when a request outlives `limit`.
+async fn deadline(limit: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout(limit.as_secs_f64()).into_response(),
+    }
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("no route for {}", uri.path()))
+}

@@ -1,0 +1,41 @@
+//! The seed's prediction routes: `POST /predict/{model}` with one JSON record (one answer) or
+//! an array of records (an array of answers in the same order, one graph execution).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde_json::Value;
+
+use super::body::JsonBody;
+use super::error::{ApiError, unprocessable};
+use super::state::AppState;
+use crate::inference::{self, records};
+
+pub async fn predict(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let model = state.repository.get(&name, None)?;
+    let (rows, single) = match body {
+        Value::Array(items) => (items, false),
+        record @ Value::Object(_) => (vec![record], true),
+        _ => {
+            return Err(ApiError::BadRequest(
+                "send a JSON object of features, or an array of them".into(),
+            ));
+        }
+    };
+    if rows.is_empty() {
+        return Ok(Json(Value::Array(Vec::new())));
+    }
+    let inputs = records::tensors_from_records(&model, &rows)?;
+    let outputs = inference::infer(model.clone(), inputs, None)
+        .await
+        .map_err(unprocessable)?;
+    let mut answers = records::record_predictions(&model, &outputs, rows.len());
+    Ok(Json(if single {
+        answers.swap_remove(0)
+    } else {
+        Value::Array(answers)
+    }))
+}

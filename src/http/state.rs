@@ -1,0 +1,16 @@
+//! The state every handler shares: cheap handles only.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::repository::ModelRepository;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub repository: Arc<ModelRepository>,
+    pub started: Instant,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// The model MLflow's `/invocations` and `/ping` answer for.
+    pub default_model: Option<Arc<str>>,
+}

@@ -1,0 +1,182 @@
+//! The model repository: `<root>/<name>/<version>/model.onnx` folders, loaded into a catalog
+//! that request handlers read without locking.
+//!
+//! The catalog is an immutable snapshot behind an `ArcSwap`: readers take a cheap snapshot,
+//! writers build a new catalog and swap it in one atomic step. A request keeps the
+//! `Arc<LoadedModel>` it started with, so a version replaced meanwhile finishes its work and
+//! is dropped (with its sessions) when the last request using it ends.
+
+mod loader;
+mod model;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+pub use loader::{LoadError, LoadOptions, load_version};
+pub use model::{LoadedModel, ModelSignature, OutputSpec};
+
+/// Every model the server knows, by name.
+#[derive(Default)]
+pub struct Catalog {
+    pub models: BTreeMap<String, ModelEntry>,
+}
+
+/// The versions of one model: loaded ones, and those that failed with their reason.
+#[derive(Default, Clone)]
+pub struct ModelEntry {
+    pub loaded: BTreeMap<u64, Arc<LoadedModel>>,
+    pub failed: BTreeMap<u64, String>,
+}
+
+impl ModelEntry {
+    /// The version served when a request names none: the highest loaded one.
+    pub fn latest(&self) -> Option<&Arc<LoadedModel>> {
+        self.loaded.values().next_back()
+    }
+}
+
+/// Why a lookup found nothing to serve.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    #[error("model `{0}` not found")]
+    UnknownModel(String),
+    #[error("model `{name}` has no version {version}")]
+    UnknownVersion { name: String, version: String },
+    #[error("model `{name}` version {version} is not available: {reason}")]
+    Unavailable {
+        name: String,
+        version: u64,
+        reason: String,
+    },
+    #[error("model `{0}` has no version that loaded")]
+    NoneLoaded(String),
+}
+
+pub struct ModelRepository {
+    root: PathBuf,
+    options: LoadOptions,
+    catalog: ArcSwap<Catalog>,
+}
+
+impl ModelRepository {
+    /// Loads every model version under `root`. A version that fails is recorded with its
+    /// reason and does not stop the others.
+    pub fn open(root: &Path, options: LoadOptions) -> std::io::Result<ModelRepository> {
+        let catalog = scan(root, options)?;
+        Ok(ModelRepository {
+            root: root.to_path_buf(),
+            options,
+            catalog: ArcSwap::from_pointee(catalog),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn options(&self) -> LoadOptions {
+        self.options
+    }
+
+    /// The current catalog.
+    pub fn snapshot(&self) -> Arc<Catalog> {
+        self.catalog.load_full()
+    }
+
+    /// The model to serve for `name` and an optional version from the request path.
+    pub fn get(&self, name: &str, version: Option<&str>) -> Result<Arc<LoadedModel>, LookupError> {
+        let catalog = self.catalog.load();
+        let entry = catalog
+            .models
+            .get(name)
+            .ok_or_else(|| LookupError::UnknownModel(name.to_string()))?;
+        match version {
+            None => entry
+                .latest()
+                .cloned()
+                .ok_or_else(|| LookupError::NoneLoaded(name.to_string())),
+            Some(text) => {
+                let unknown = || LookupError::UnknownVersion {
+                    name: name.to_string(),
+                    version: text.to_string(),
+                };
+                let v: u64 = text.parse().map_err(|_| unknown())?;
+                if let Some(model) = entry.loaded.get(&v) {
+                    return Ok(model.clone());
+                }
+                match entry.failed.get(&v) {
+                    Some(reason) => Err(LookupError::Unavailable {
+                        name: name.to_string(),
+                        version: v,
+                        reason: reason.clone(),
+                    }),
+                    None => Err(unknown()),
+                }
+            }
+        }
+    }
+
+    /// Whether every model version on disk loaded.
+    pub fn all_ready(&self) -> bool {
+        self.catalog
+            .load()
+            .models
+            .values()
+            .all(|e| e.failed.is_empty() && !e.loaded.is_empty())
+    }
+}
+
+/// Integer version folders of a model folder, ascending.
+pub fn version_dirs(model_dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
+    let mut versions = Vec::new();
+    for entry in std::fs::read_dir(model_dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if let Some(v) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u64>().ok())
+            .filter(|&v| v > 0)
+            && path.is_dir()
+        {
+            versions.push((v, path));
+        }
+    }
+    versions.sort_unstable_by_key(|(v, _)| *v);
+    Ok(versions)
+}
+
+fn scan(root: &Path, options: LoadOptions) -> std::io::Result<Catalog> {
+    let mut catalog = Catalog::default();
+    let mut names: Vec<(String, PathBuf)> = std::fs::read_dir(root)?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| Some((e.file_name().to_str()?.to_string(), e.path())))
+        .filter(|(name, _)| !name.starts_with('.'))
+        .collect();
+    names.sort();
+    for (name, dir) in names {
+        let mut entry = ModelEntry::default();
+        for (version, path) in version_dirs(&dir)? {
+            match load_version(&path, &name, version, options) {
+                Ok(model) => {
+                    tracing::info!(model = %name, version, "loaded");
+                    entry.loaded.insert(version, Arc::new(model));
+                }
+                Err(e) => {
+                    tracing::error!(model = %name, version, error = %e, "model failed to load");
+                    entry.failed.insert(version, e.to_string());
+                }
+            }
+        }
+        if entry.loaded.is_empty() && entry.failed.is_empty() {
+            tracing::warn!(model = %name, "no integer version folder with a model; skipped");
+            continue;
+        }
+        catalog.models.insert(name, entry);
+    }
+    Ok(catalog)
+}

@@ -1,0 +1,65 @@
+//! A loaded model version: its sessions, signature and metadata.
+
+use crate::contract::{DataType, ModelMetadata, TensorSpec};
+use crate::runtime::SessionPool;
+
+/// One version of one model, ready to serve.
+pub struct LoadedModel {
+    pub name: String,
+    pub version: u64,
+    /// `metadata.json`, when the model has one (our models do; external ones need not).
+    pub metadata: Option<ModelMetadata>,
+    pub signature: ModelSignature,
+    pub pool: SessionPool,
+    /// One permit per session: a request holds one while its run is queued or running, so
+    /// no more runs wait on blocking threads than there are sessions to run them.
+    pub permits: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+/// What the graph takes and gives, as clients see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSignature {
+    pub inputs: Vec<TensorSpec>,
+    pub outputs: Vec<OutputSpec>,
+    /// The largest batch one run accepts: `None` when the batch dimension is dynamic, `Some(1)`
+    /// for graphs exported with a fixed batch of one (requests are then run row by row).
+    pub max_batch: Option<usize>,
+}
+
+/// A graph output as served.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputSpec {
+    pub tensor: TensorSpec,
+    /// Class names of a probability table: ZipMap keys, or the metadata's class labels.
+    pub classes: Option<Vec<String>>,
+    /// The graph returns a sequence of maps (skl2onnx's ZipMap), served as an FP32
+    /// `[N, classes]` table in the class order of `classes`.
+    pub zipmap: bool,
+}
+
+impl LoadedModel {
+    pub fn input(&self, name: &str) -> Option<&TensorSpec> {
+        self.signature.inputs.iter().find(|i| i.name == name)
+    }
+
+    pub fn output(&self, name: &str) -> Option<&OutputSpec> {
+        self.signature
+            .outputs
+            .iter()
+            .find(|o| o.tensor.name == name)
+    }
+
+    /// Whether a NaN or infinite value may be sent to this model: only when its metadata
+    /// says nothing about feature ranges (external models decide for themselves).
+    pub fn accepts_non_finite(&self) -> bool {
+        self.metadata.is_none()
+    }
+
+    /// The output holding per-class probabilities, if any.
+    pub fn probability_output(&self) -> Option<&OutputSpec> {
+        self.signature
+            .outputs
+            .iter()
+            .find(|o| o.classes.is_some() && o.tensor.datatype == DataType::Fp32)
+    }
+}
