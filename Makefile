@@ -60,7 +60,7 @@ rust-test:
 	cargo test --workspace
 
 python-test: venv
-	cargo build --release -p trainer
+	cargo build --release --bins
 	$(PYTHON) -m pytest -q tests/python
 
 fmt:

@@ -2,10 +2,14 @@
 //! type. Only this module knows JSON bodies and status codes.
 
 pub mod body;
+pub mod docs;
 pub mod error;
 pub mod health;
+pub mod mlflow;
 pub mod predict;
 mod state;
+pub mod v1;
+pub mod v2;
 
 use std::time::Duration;
 
@@ -27,6 +31,10 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/v2", get(health::server_metadata))
         .route("/v2/health/live", get(health::live))
         .route("/v2/health/ready", get(health::ready))
+        .merge(v1::routes())
+        .merge(v2::routes())
+        .merge(mlflow::routes())
+        .merge(docs::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(move |req: Request, next: Next| {

@@ -40,7 +40,7 @@ def test_dvc_repro_reproduces_the_locked_models(tmp_path: pathlib.Path, ort_libr
 
     env = dict(os.environ)
     # Reuse the compiled dependencies of the checkout under test instead of rebuilding them.
-    env["CARGO_TARGET_DIR"] = str(ROOT / "target")
+    env["CARGO_TARGET_DIR"] = os.environ.get("CARGO_TARGET_DIR") or str(ROOT / "target")
     env["ORT_DYLIB_PATH"] = str(ort_library)
     env["DVC_NO_ANALYTICS"] = "1"
     run = subprocess.run([str(DVC), "repro", "--force"], cwd=work, env=env, capture_output=True, text=True, timeout=1800)

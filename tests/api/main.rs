@@ -1,0 +1,12 @@
+//! End-to-end tests: the real server on 127.0.0.1:0 with the committed models, spoken to over
+//! HTTP. One binary, one module per API family.
+
+mod helpers;
+
+mod docs;
+mod errors;
+mod mlflow;
+mod predict;
+mod server;
+mod v1;
+mod v2;

@@ -1,0 +1,110 @@
+//! The seed's `/predict/{model}` routes: single records and batch arrays.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, housing_record, iris_record, json_with_status};
+
+#[tokio::test]
+async fn a_single_iris_record_gets_label_and_probabilities() {
+    let app = TestApp::spawn().await;
+    let body = json_with_status(app.post_json("/predict/iris", &iris_record()).await, 200).await;
+    assert_eq!(body["prediction"], "setosa");
+    assert_eq!(body["model"], "iris");
+    assert_eq!(body["version"], 1);
+    let p = body["probabilities"].as_object().expect("probabilities");
+    let total: f64 = p.values().filter_map(Value::as_f64).sum();
+    assert!((total - 1.0).abs() < 1e-5, "{p:?}");
+}
+
+#[tokio::test]
+async fn a_housing_record_gets_a_price() {
+    let app = TestApp::spawn().await;
+    let body = json_with_status(
+        app.post_json("/predict/housing", &housing_record()).await,
+        200,
+    )
+    .await;
+    let price = body["prediction"].as_f64().expect("a number");
+    assert!((50_000.0..400_000.0).contains(&price), "{price}");
+}
+
+#[tokio::test]
+async fn an_array_answers_in_order() {
+    let app = TestApp::spawn().await;
+    let virginica =
+        json!({"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3});
+    let body = json_with_status(
+        app.post_json(
+            "/predict/iris",
+            &json!([iris_record(), virginica, iris_record()]),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let labels: Vec<&str> = body
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|a| a["prediction"].as_str())
+        .collect();
+    assert_eq!(labels, vec!["setosa", "virginica", "setosa"]);
+}
+
+#[tokio::test]
+async fn a_batch_of_ten_thousand_records_is_scored() {
+    let app = TestApp::spawn().await;
+    let records: Vec<Value> = (0..10_000)
+        .map(|i| {
+            let mut r = housing_record();
+            r["livingArea"] = json!(800 + i % 2000);
+            r
+        })
+        .collect();
+    let body = json_with_status(
+        app.post_json("/predict/housing", &Value::Array(records))
+            .await,
+        200,
+    )
+    .await;
+    let answers = body.as_array().expect("array");
+    assert_eq!(answers.len(), 10_000);
+    // Bigger houses cost more: the answers are in request order.
+    let first = answers[0]["prediction"].as_f64().expect("price");
+    let later = answers[1000]["prediction"].as_f64().expect("price");
+    assert!(later > first);
+}
+
+#[tokio::test]
+async fn many_concurrent_clients_get_their_own_answers() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut record = housing_record();
+            record["livingArea"] = json!(1000 + i * 10);
+            let mut answers = Vec::new();
+            for _ in 0..5 {
+                let body =
+                    json_with_status(app.post_json("/predict/housing", &record).await, 200).await;
+                answers.push(body["prediction"].as_f64().expect("price"));
+            }
+            (i, answers)
+        }));
+    }
+    let mut by_area = Vec::new();
+    for task in tasks {
+        let (i, answers) = task.await.expect("task");
+        assert!(
+            answers.windows(2).all(|w| w[0] == w[1]),
+            "client {i} got different answers for one record"
+        );
+        by_area.push((i, answers[0]));
+    }
+    by_area.sort_by_key(|(i, _)| *i);
+    assert!(
+        by_area.windows(2).all(|w| w[1].1 > w[0].1),
+        "a larger living area always costs more"
+    );
+}
