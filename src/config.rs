@@ -27,6 +27,10 @@ pub struct Config {
     #[arg(long, env = "LOG_LEVEL", default_value = "info")]
     pub log_level: String,
 
+    /// Log line format: `text` for people, `json` for log collectors.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// Path of libonnxruntime.so.1.31.1 (default: .onnxruntime/ in the project, see `make setup`).
     #[arg(long, env = "ORT_DYLIB_PATH")]
     pub ort_dylib_path: Option<PathBuf>,
@@ -55,6 +59,12 @@ pub struct Config {
     /// Longest wait for requests in flight at shutdown, in seconds.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 10.0)]
     pub shutdown_timeout_secs: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl Config {

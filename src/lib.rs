@@ -14,4 +14,5 @@ pub mod http;
 pub mod inference;
 pub mod repository;
 pub mod runtime;
+pub mod telemetry;
 pub mod tensor;

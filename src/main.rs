@@ -1,20 +1,17 @@
-//! The `prediction-api` server binary: parse configuration, build, serve until a signal.
+//! The `prediction-api` server binary: parse configuration, set up logging, build, serve
+//! until SIGTERM or ctrl-c.
 
 use clap::Parser;
 use prediction_api::app::Application;
 use prediction_api::config::Config;
-use tracing_subscriber::EnvFilter;
+use prediction_api::telemetry;
 
 #[tokio::main]
 async fn main() {
     let config = Config::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    telemetry::init(&config);
     if let Err(e) = serve(config).await {
-        // One line, the whole cause chain: what the operator needs to act on.
+        // One line with the whole cause chain: what the operator needs to act on.
         eprintln!("prediction-api: {e:#}");
         std::process::exit(1);
     }
@@ -51,4 +48,5 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+    tracing::info!("shutting down: finishing requests in flight");
 }

@@ -7,6 +7,7 @@ mod docs;
 mod errors;
 mod mlflow;
 mod predict;
+mod process;
 mod server;
 mod v1;
 mod v2;
