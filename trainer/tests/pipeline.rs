@@ -171,3 +171,35 @@ fn a_nan_target_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn a_missing_onnx_runtime_library_is_one_clear_line() {
+    let root = scratch_root();
+    for stage in [
+        &["prepare", "iris"][..],
+        &["features", "iris"],
+        &["train", "iris"],
+        &["evaluate", "iris"],
+    ] {
+        let out = trainer(root.path(), stage);
+        assert!(out.status.success(), "{stage:?}: {}", stderr(&out));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .arg("--root")
+        .arg(root.path())
+        .args(["validate", "iris"])
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let message = stderr(&out);
+    let line = message
+        .lines()
+        .find(|l| l.starts_with("trainer:"))
+        .expect("an error line");
+    assert!(
+        line.contains("/nonexistent/libonnxruntime.so") && line.contains("make setup"),
+        "{message}"
+    );
+    assert!(!message.contains("panicked"), "{message}");
+}
