@@ -1,0 +1,169 @@
+//! The steps of a V2 inference around the run: content type, decoding the body against the
+//! model, choosing the outputs and their encodings, and encoding the response.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::http::body::check_json_content_type;
+use crate::http::error::ApiError;
+use crate::inference::Outputs;
+use crate::repository::LoadedModel;
+use crate::tensor::{
+    self, EncodedResponse, InferenceRequest, OutputEncoding, ResponseBuilder, Tensor, TensorError,
+};
+
+/// Triton's binary extension header: the byte length of the JSON part of a body.
+const INFERENCE_HEADER: &str = "inference-header-content-length";
+
+/// A decoded request: what the run needs, and what the response must echo.
+pub struct InferCall {
+    pub id: Option<String>,
+    pub plan: OutputPlan,
+    pub inputs: Vec<Tensor>,
+}
+
+/// The outputs the response carries, each with its encoding, in the model's order.
+pub struct OutputPlan {
+    /// The outputs the client listed; `None` when it listed none (then all are sent).
+    requested: Option<Vec<String>>,
+    encodings: Vec<(String, OutputEncoding)>,
+}
+
+impl OutputPlan {
+    fn new(model: &LoadedModel, request: &InferenceRequest) -> Result<OutputPlan, ApiError> {
+        let listed: Vec<&str> = request
+            .outputs
+            .iter()
+            .flatten()
+            .map(|o| o.name.as_str())
+            .collect();
+        if let Some(unknown) = listed.iter().find(|n| model.output(n).is_none()) {
+            return Err(ApiError::BadRequest(format!(
+                "unknown output `{unknown}` (the model gives: {})",
+                output_names(model).join(", ")
+            )));
+        }
+        // Triton answers an empty `outputs` list with every output, as if it were absent.
+        let names: Vec<&str> = output_names(model)
+            .into_iter()
+            .filter(|n| listed.is_empty() || listed.contains(n))
+            .collect();
+        let encodings = names
+            .iter()
+            .map(|&n| Ok((n.to_string(), request.output_encoding(n)?)))
+            .collect::<Result<Vec<_>, TensorError>>()?;
+        let requested = (!listed.is_empty()).then(|| names.iter().map(|&n| n.into()).collect());
+        Ok(OutputPlan {
+            requested,
+            encodings,
+        })
+    }
+
+    /// The outputs to ask the run for.
+    pub fn wanted(&self) -> Option<Vec<String>> {
+        self.requested.clone()
+    }
+
+    fn encoding(&self, output: &str) -> Option<OutputEncoding> {
+        self.encodings
+            .iter()
+            .find(|(name, _)| name == output)
+            .map(|&(_, encoding)| encoding)
+    }
+}
+
+fn output_names(model: &LoadedModel) -> Vec<&str> {
+    model
+        .signature
+        .outputs
+        .iter()
+        .map(|o| o.tensor.name.as_str())
+        .collect()
+}
+
+/// JSON, or Triton's binary form, which `tritonclient` sends with no Content-Type at all.
+pub fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let binary = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|text| text.split(';').next())
+        .is_some_and(|essence| {
+            essence
+                .trim()
+                .eq_ignore_ascii_case("application/octet-stream")
+        });
+    if binary {
+        Ok(())
+    } else {
+        check_json_content_type(headers)
+    }
+}
+
+/// Decodes the body's inputs and plans the outputs. The output list is checked here, before
+/// anything runs, so a typo in an output name costs no inference.
+pub fn decode(
+    model: &LoadedModel,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<InferCall, ApiError> {
+    let header_length = headers
+        .get(INFERENCE_HEADER)
+        .map(|v| tensor::parse_header_length(&String::from_utf8_lossy(v.as_bytes())))
+        .transpose()?;
+    let (request, inputs) = tensor::decode_request(body, header_length)?;
+    let plan = OutputPlan::new(model, &request)?;
+    Ok(InferCall {
+        id: request.id,
+        plan,
+        inputs,
+    })
+}
+
+/// Encodes the planned outputs; `model_version` names the version that ran.
+pub fn encode(
+    model: &LoadedModel,
+    id: Option<String>,
+    plan: &OutputPlan,
+    outputs: &Outputs,
+) -> Result<EncodedResponse, ApiError> {
+    let mut builder = ResponseBuilder::new(&model.name, Some(model.version.to_string()), id);
+    for (name, output) in outputs {
+        if let Some(encoding) = plan.encoding(name) {
+            builder
+                .push(output.tensor(), encoding)
+                .map_err(encoding_error)?;
+        }
+    }
+    builder.finish().map_err(encoding_error)
+}
+
+/// An output JSON cannot carry is the client's to fix by asking for binary; anything else
+/// going wrong while encoding is the server's fault.
+fn encoding_error(e: TensorError) -> ApiError {
+    match e {
+        TensorError::NotJsonRepresentable { .. } | TensorError::BinaryOnly { .. } => {
+            ApiError::BadRequest(e.to_string())
+        }
+        other => ApiError::Internal(other.to_string()),
+    }
+}
+
+/// JSON when every output is JSON; otherwise the JSON header plus binary tail, typed as
+/// octet-stream (it is not JSON as a whole) and framed by `Inference-Header-Content-Length`.
+pub fn into_response(encoded: EncodedResponse) -> Response {
+    let content_type = match encoded.header_length {
+        Some(_) => "application/octet-stream",
+        None => "application/json",
+    };
+    let mut response = (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        encoded.body,
+    )
+        .into_response();
+    if let Some(length) = encoded.header_length {
+        response
+            .headers_mut()
+            .insert(INFERENCE_HEADER, HeaderValue::from(length));
+    }
+    response
+}

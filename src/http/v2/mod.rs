@@ -1,0 +1,109 @@
+//! KServe V2 model routes: metadata, readiness and inference (JSON and binary tensors).
+//!
+//! Every route exists twice, with and without `/versions/{version}`; without a version the
+//! highest loaded version answers.
+
+mod infer;
+mod metadata;
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::body::RawBody;
+use super::error::ApiError;
+use super::state::AppState;
+use crate::inference;
+use crate::repository::LookupError;
+
+pub use metadata::{MetadataTensor, ModelMetadataResponse, ModelReadyResponse, TensorParameters};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v2/models/{name}", get(model_metadata))
+        .route("/v2/models/{name}/versions/{version}", get(model_metadata))
+        .route("/v2/models/{name}/ready", get(model_ready))
+        .route(
+            "/v2/models/{name}/versions/{version}/ready",
+            get(model_ready),
+        )
+        .route("/v2/models/{name}/infer", post(model_infer))
+        .route(
+            "/v2/models/{name}/versions/{version}/infer",
+            post(model_infer),
+        )
+}
+
+/// `GET /v2/models/{name}[/versions/{version}]`
+async fn model_metadata(
+    State(state): State<AppState>,
+    ModelRef { name, version }: ModelRef,
+) -> Result<Json<ModelMetadataResponse>, ApiError> {
+    let model = state.repository.get(&name, version.as_deref())?;
+    let versions = state
+        .repository
+        .snapshot()
+        .models
+        .get(&name)
+        .map(|entry| entry.loaded.keys().map(u64::to_string).collect())
+        .unwrap_or_default();
+    Ok(Json(metadata::describe(&model, versions)))
+}
+
+/// `GET /v2/models/{name}[/versions/{version}]/ready`: 200 when the version can serve, 400
+/// when it failed to load (V2 clients test the status only), 404 when it does not exist.
+async fn model_ready(
+    State(state): State<AppState>,
+    ModelRef { name, version }: ModelRef,
+) -> Result<Response, ApiError> {
+    let (status, error) = match state.repository.get(&name, version.as_deref()) {
+        Ok(_) => (StatusCode::OK, None),
+        Err(e @ (LookupError::Unavailable { .. } | LookupError::NoneLoaded(_))) => {
+            (StatusCode::BAD_REQUEST, Some(e.to_string()))
+        }
+        Err(e @ (LookupError::UnknownModel(_) | LookupError::UnknownVersion { .. })) => {
+            return Err(e.into());
+        }
+    };
+    let ready = error.is_none();
+    Ok((status, Json(ModelReadyResponse { name, ready, error })).into_response())
+}
+
+/// `POST /v2/models/{name}[/versions/{version}]/infer`
+async fn model_infer(
+    State(state): State<AppState>,
+    ModelRef { name, version }: ModelRef,
+    RawBody { headers, bytes }: RawBody,
+) -> Result<Response, ApiError> {
+    let model = state.repository.get(&name, version.as_deref())?;
+    infer::check_content_type(&headers)?;
+    let call = infer::decode(&model, &headers, &bytes)?;
+    // The tensors own their elements: the body need not live through the run.
+    drop(bytes);
+    let outputs = inference::infer(model.clone(), call.inputs, call.plan.wanted()).await?;
+    let encoded = infer::encode(&model, call.id, &call.plan, &outputs)?;
+    Ok(infer::into_response(encoded))
+}
+
+/// The model named in the path, and the version when the path has one.
+#[derive(Debug, Deserialize)]
+struct ModelRef {
+    name: String,
+    version: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ModelRef {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        // axum answers a bad path in plain text; the API answers in its error shape.
+        Path::<ModelRef>::from_request_parts(parts, state)
+            .await
+            .map(|Path(model)| model)
+            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
+    }
+}

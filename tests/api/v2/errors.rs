@@ -1,0 +1,210 @@
+//! Every error status a V2 inference client can cause, each naming the fault.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::{
+    BinaryResponse, HEADER_LENGTH, IRIS_FEATURES, SETOSA, error_of, f32_bytes, housing_inputs,
+    iris_request, post_binary, read_f32,
+};
+use crate::helpers::TestApp;
+
+/// The iris request with input 0 replaced by `input`.
+fn iris_with_first(input: Value) -> Value {
+    let mut request = iris_request(&[SETOSA]);
+    request["inputs"][0] = input;
+    request
+}
+
+#[tokio::test]
+async fn tensors_that_do_not_fit_the_model_are_400() {
+    let app = TestApp::spawn().await;
+    let cases = [
+        (
+            json!({"name": "sepal_length", "datatype": "FP32", "shape": [1], "data": [5.1]}),
+            "shape",
+        ),
+        (
+            json!({"name": "sepal_length", "datatype": "FP64", "shape": [1, 1], "data": [5.1]}),
+            "FP64",
+        ),
+        (
+            json!({"name": "sepal_length", "datatype": "FP32", "shape": [2, 1], "data": [5.1]}),
+            "elements",
+        ),
+        (
+            json!({"name": "sepal_length", "datatype": "INT9", "shape": [1, 1], "data": [5]}),
+            "INT9",
+        ),
+        (
+            json!({"name": "sepal_length", "datatype": "FP32", "shape": [1, 1], "data": ["x"]}),
+            "element 0",
+        ),
+        (
+            json!({"name": "petals", "datatype": "FP32", "shape": [1, 1], "data": [5.1]}),
+            "petals",
+        ),
+    ];
+    for (input, needle) in cases {
+        let message = error_of(
+            app.post_json("/v2/models/iris/infer", &iris_with_first(input))
+                .await,
+            400,
+        )
+        .await;
+        assert!(message.contains(needle), "{needle}: {message}");
+    }
+    let mut missing = iris_request(&[SETOSA]);
+    missing["inputs"].as_array_mut().expect("inputs").remove(3);
+    let message = error_of(app.post_json("/v2/models/iris/infer", &missing).await, 400).await;
+    assert!(message.contains("missing input `petal_width`"), "{message}");
+}
+
+#[tokio::test]
+async fn a_huge_declared_shape_is_refused_at_once() {
+    let app = TestApp::spawn().await;
+    let input = json!({"name": "sepal_length", "datatype": "FP32", "shape": [4_000_000_000u64, 1], "data": [5.1]});
+    let started = Instant::now();
+    let message = error_of(
+        app.post_json("/v2/models/iris/infer", &iris_with_first(input))
+            .await,
+        400,
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(message.contains("4000000000"), "{message}");
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400() {
+    let app = TestApp::spawn().await;
+    let bad_json = app
+        .post_bytes("/v2/models/iris/infer", b"{bad".to_vec())
+        .await;
+    assert!(error_of(bad_json, 400).await.contains("malformed"));
+    let empty = app.post_bytes("/v2/models/iris/infer", Vec::new()).await;
+    error_of(empty, 400).await;
+    let header = iris_request(&[SETOSA]);
+    let too_long = app
+        .client
+        .post(app.url("/v2/models/iris/infer"))
+        .header(HEADER_LENGTH, 100_000)
+        .json(&header)
+        .send()
+        .await
+        .expect("POST");
+    assert!(
+        error_of(too_long, 400)
+            .await
+            .contains("Inference-Header-Content-Length")
+    );
+    let truncated = json!({"inputs": [{"name": "sepal_length", "datatype": "FP32", "shape": [1, 1],
+                                       "parameters": {"binary_data_size": 4}}]});
+    let response = post_binary(&app, "/v2/models/iris/infer", &truncated, &[0, 0]).await;
+    assert!(error_of(response, 400).await.contains("binary_data_size"));
+}
+
+#[tokio::test]
+async fn an_unknown_requested_output_is_400() {
+    let app = TestApp::spawn().await;
+    let mut request = iris_request(&[SETOSA]);
+    request["outputs"] = json!([{"name": "label"}, {"name": "logits"}]);
+    let message = error_of(app.post_json("/v2/models/iris/infer", &request).await, 400).await;
+    assert!(
+        message.contains("logits") && message.contains("probabilities"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn an_unsupported_content_type_is_415() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/v2/models/iris/infer"))
+        .header("content-type", "text/csv")
+        .body("5.1,3.5,1.4,0.2")
+        .send()
+        .await
+        .expect("POST");
+    assert!(error_of(response, 415).await.contains("text/csv"));
+}
+
+#[tokio::test]
+async fn nan_sent_in_binary_is_422_for_our_models() {
+    let app = TestApp::spawn().await;
+    let mut tail = f32_bytes(&[f32::NAN]);
+    tail.extend(f32_bytes(&[3.5, 1.4, 0.2]));
+    let inputs: Vec<Value> = IRIS_FEATURES
+        .iter()
+        .map(|name| json!({"name": name, "datatype": "FP32", "shape": [1, 1], "parameters": {"binary_data_size": 4}}))
+        .collect();
+    let response = post_binary(
+        &app,
+        "/v2/models/iris/infer",
+        &json!({"inputs": inputs}),
+        &tail,
+    )
+    .await;
+    assert!(error_of(response, 422).await.contains("NaN"));
+}
+
+#[tokio::test]
+async fn a_binary_bytes_element_that_is_not_utf8_is_400() {
+    let app = TestApp::spawn().await;
+    let mut tail = Vec::new();
+    let inputs: Vec<Value> = housing_inputs()
+        .into_iter()
+        .map(|(name, value)| {
+            let (datatype, bytes) = match value.as_str() {
+                // ONNX string tensors hold UTF-8 only; 0xff never occurs in it.
+                Some(_) => ("BYTES", [1u32.to_le_bytes().as_slice(), &[0xff]].concat()),
+                None => ("FP32", f32_bytes(&[1.0])),
+            };
+            let input = json!({"name": name, "datatype": datatype, "shape": [1, 1],
+                               "parameters": {"binary_data_size": bytes.len()}});
+            tail.extend(bytes);
+            input
+        })
+        .collect();
+    let header = json!({ "inputs": inputs });
+    let response = post_binary(&app, "/v2/models/housing/infer", &header, &tail).await;
+    assert!(error_of(response, 400).await.contains("UTF-8"));
+}
+
+#[tokio::test]
+async fn an_output_json_cannot_carry_asks_for_binary() {
+    let app = TestApp::spawn().await;
+    // A finite but enormous living area drives the linear price to infinity.
+    let request = |binary: bool| {
+        let inputs: Vec<Value> = housing_inputs()
+            .into_iter()
+            .map(|(name, value)| match value.as_str() {
+                Some(s) => json!({"name": name, "datatype": "BYTES", "shape": [1, 1], "data": [s]}),
+                None if name == "livingArea" => {
+                    json!({"name": name, "datatype": "FP32", "shape": [1, 1], "data": [3.0e38]})
+                }
+                None => json!({"name": name, "datatype": "FP32", "shape": [1, 1], "data": [value]}),
+            })
+            .collect();
+        json!({"inputs": inputs, "parameters": {"binary_data_output": binary}})
+    };
+    let message = error_of(
+        app.post_json("/v2/models/housing/infer", &request(false))
+            .await,
+        400,
+    )
+    .await;
+    assert!(message.contains("binary"), "{message}");
+    let response = BinaryResponse::read(
+        app.post_json("/v2/models/housing/infer", &request(true))
+            .await,
+    )
+    .await;
+    assert!(!read_f32(response.output("variable"))[0].is_finite());
+}

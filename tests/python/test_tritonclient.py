@@ -1,0 +1,155 @@
+"""The real KServe V2 client, `tritonclient.http`, against the release server: health, model
+metadata and readiness, and inference for both committed models in JSON and in the client's
+default binary form, checked against the record API's answers for the same rows of the
+committed data."""
+import csv
+import pathlib
+
+import numpy as np
+import pytest
+import requests
+import tritonclient.http as httpclient
+from tritonclient.utils import InferenceServerException
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROWS = 40
+
+
+def read_rows(name: str, target: str) -> list[dict]:
+    """Rows of data/<name>_raw.csv without the target column, numbers as floats; every 3rd
+    row, so that the iris rows span all three species."""
+    with open(ROOT / "data" / f"{name}_raw.csv", newline="") as f:
+        rows = list(csv.DictReader(f))[::3][:ROWS]
+    return [{k: _number_or_text(v) for k, v in row.items() if k != target} for row in rows]
+
+
+def _number_or_text(value: str):
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+@pytest.fixture(scope="module")
+def client(server_url):
+    with httpclient.InferenceServerClient(server_url.removeprefix("http://")) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def iris_rows():
+    return read_rows("iris", "species")
+
+
+@pytest.fixture(scope="module")
+def housing_rows():
+    return read_rows("housing", "price")
+
+
+def record_answers(server_url: str, model: str, rows: list[dict]) -> list[dict]:
+    response = requests.post(f"{server_url}/predict/{model}", json=rows, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def build_inputs(client, model: str, rows: list[dict], binary: bool) -> list:
+    """One [N, 1] input per feature, typed from the model's metadata."""
+    inputs = []
+    for spec in client.get_model_metadata(model)["inputs"]:
+        values = [row[spec["name"]] for row in rows]
+        if spec["datatype"] == "BYTES":
+            array = np.array([v.encode() for v in values], dtype=np.object_).reshape(-1, 1)
+        else:
+            array = np.array(values, dtype=np.float32).reshape(-1, 1)
+        tensor = httpclient.InferInput(spec["name"], list(array.shape), spec["datatype"])
+        inputs.append(tensor.set_data_from_numpy(array, binary_data=binary))
+    return inputs
+
+
+def infer(client, model: str, rows: list[dict], binary: bool, outputs: list[str] | None = None):
+    """JSON inputs and outputs when `binary` is False; the client's defaults otherwise (binary
+    inputs, and binary outputs whether listed or not)."""
+    requested = None
+    if outputs is not None:
+        requested = [httpclient.InferRequestedOutput(n, binary_data=binary) for n in outputs]
+    elif not binary:
+        names = [o["name"] for o in client.get_model_metadata(model)["outputs"]]
+        requested = [httpclient.InferRequestedOutput(n, binary_data=False) for n in names]
+    return client.infer(model, build_inputs(client, model, rows, binary), outputs=requested)
+
+
+def test_server_is_live_and_ready(client):
+    assert client.is_server_live()
+    assert client.is_server_ready()
+
+
+def test_model_metadata(client):
+    iris = client.get_model_metadata("iris")
+    assert iris["name"] == "iris"
+    assert iris["versions"] == ["1"]
+    assert iris["platform"] == "onnxruntime_onnx"
+    assert [i["name"] for i in iris["inputs"]] == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    assert all(i["datatype"] == "FP32" and i["shape"] == [-1, 1] for i in iris["inputs"])
+    outputs = {o["name"]: o for o in iris["outputs"]}
+    assert (outputs["label"]["datatype"], outputs["label"]["shape"]) == ("BYTES", [-1])
+    assert (outputs["probabilities"]["datatype"], outputs["probabilities"]["shape"]) == ("FP32", [-1, 3])
+    housing = client.get_model_metadata("housing", model_version="1")
+    datatypes = [i["datatype"] for i in housing["inputs"]]
+    assert (datatypes.count("FP32"), datatypes.count("BYTES")) == (9, 6)
+    assert housing["outputs"] == [{"name": "variable", "datatype": "FP32", "shape": [-1, 1]}]
+
+
+def test_model_readiness(client):
+    assert client.is_model_ready("iris")
+    assert client.is_model_ready("housing", model_version="1")
+    assert not client.is_model_ready("nope")
+    assert not client.is_model_ready("iris", model_version="9")
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["json", "binary"])
+def test_iris_labels_and_probabilities_match_the_record_api(client, server_url, iris_rows, binary):
+    result = infer(client, "iris", iris_rows, binary)
+    assert result.get_response()["model_version"] == "1"
+    assert ("data" in result.get_output("label")) is not binary
+    # JSON BYTES come back as str, binary ones as bytes: the client decodes only the latter.
+    labels = [v if isinstance(v, str) else v.decode() for v in result.as_numpy("label").reshape(-1)]
+    probabilities = result.as_numpy("probabilities")
+    assert probabilities.shape == (len(iris_rows), 3)
+    expected = record_answers(server_url, "iris", iris_rows)
+    assert labels == [a["prediction"] for a in expected]
+    assert labels[0] == "setosa"  # the first row of the data is a setosa
+    assert set(labels) == {"setosa", "versicolor", "virginica"}
+    classes = client.get_model_metadata("iris")["outputs"][1]["parameters"]["classes"]
+    table = np.array([[a["probabilities"][c] for c in classes] for a in expected])
+    np.testing.assert_allclose(probabilities, table, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["json", "binary"])
+def test_housing_prices_match_the_record_api(client, server_url, housing_rows, binary):
+    # The six categorical inputs are BYTES: in binary mode they travel length-prefixed.
+    result = infer(client, "housing", housing_rows, binary, outputs=None if binary else ["variable"])
+    prices = result.as_numpy("variable")
+    assert prices.shape == (len(housing_rows), 1)
+    expected = [a["prediction"] for a in record_answers(server_url, "housing", housing_rows)]
+    np.testing.assert_allclose(prices.reshape(-1), expected, rtol=1e-4)
+
+
+def test_requested_outputs_and_request_id(client, iris_rows):
+    inputs = build_inputs(client, "iris", iris_rows[:2], binary=True)
+    outputs = [httpclient.InferRequestedOutput("label", binary_data=True)]
+    result = client.infer("iris", inputs, model_version="1", outputs=outputs, request_id="abc")
+    response = result.get_response()
+    assert response["id"] == "abc"
+    assert [o["name"] for o in response["outputs"]] == ["label"]
+    assert result.as_numpy("label").shape == (2,)
+
+
+def test_errors_reach_the_client_with_their_status(client, iris_rows):
+    inputs = build_inputs(client, "iris", iris_rows[:1], binary=True)
+    with pytest.raises(InferenceServerException) as unknown:
+        client.infer("nope", inputs)
+    assert unknown.value.status() == "404"
+    with pytest.raises(InferenceServerException) as missing:
+        client.infer("iris", inputs[:3])
+    assert missing.value.status() == "400"
+    assert "petal_width" in missing.value.message()
