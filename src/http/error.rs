@@ -19,7 +19,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
-    #[error("unsupported Content-Type {0:?}: send application/json")]
+    #[error(
+        "unsupported Content-Type {0:?}: send application/json (V2 inference also takes Triton binary tensors)"
+    )]
     UnsupportedMediaType(String),
     /// A well-formed body that does not fit the model; the message names the field.
     #[error("{0}")]
@@ -94,7 +96,13 @@ impl From<LookupError> for ApiError {
 
 impl From<TensorError> for ApiError {
     fn from(e: TensorError) -> Self {
-        ApiError::BadRequest(e.to_string())
+        match e {
+            // Failures to write a response are the server's, not the client's.
+            TensorError::Serialize(_) | TensorError::BytesElementTooLong { .. } => {
+                ApiError::Internal(e.to_string())
+            }
+            other => ApiError::BadRequest(other.to_string()),
+        }
     }
 }
 
