@@ -1,9 +1,157 @@
-//! MLflow scoring routes: `POST /invocations` and `GET /ping` for the default model.
+//! MLflow scoring routes: `POST /invocations` and `GET /ping` for the default model, and
+//! `POST /v1/models/{name}/invocations` for any model, so clients of `mlflow models serve`
+//! keep working.
 
+use std::sync::Arc;
+
+use axum::Json;
 use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde_json::{Map, Value, json};
 
+use super::body::JsonBody;
+use super::error::ApiError;
 use super::state::AppState;
+use super::v1;
+use crate::repository::LoadedModel;
+use crate::tensor::Tensor;
+
+/// The body keys MLflow accepts; exactly one must be present.
+const FORMATS: [&str; 4] = [
+    "dataframe_split",
+    "dataframe_records",
+    "instances",
+    "inputs",
+];
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/invocations", post(invocations))
+        .route("/ping", get(ping))
+        .route("/v1/models/{name}/invocations", post(model_invocations))
+}
+
+/// `POST /invocations`: scores with the model chosen by `--default-model`.
+async fn invocations(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let name = state.default_model.clone().ok_or_else(|| {
+        ApiError::NotFound(
+            "no default model: start the server with --default-model NAME (or DEFAULT_MODEL) \
+             to serve /invocations, or post to /v1/models/{name}/invocations"
+                .into(),
+        )
+    })?;
+    let model = state.repository.get(&name, None)?;
+    score(model, body).await.map(Json)
+}
+
+/// `POST /v1/models/{name}/invocations`: the same scoring for any model.
+async fn model_invocations(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let model = state.repository.get(&name, None)?;
+    score(model, body).await.map(Json)
+}
+
+/// `GET /ping`: 200 when the default model can serve, 503 otherwise.
+async fn ping(State(state): State<AppState>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Some(name) = state.default_model.clone() else {
+        return Err(ApiError::Unavailable(
+            "no default model: start the server with --default-model NAME".into(),
+        ));
+    };
+    state
+        .repository
+        .get(&name, None)
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    Ok((StatusCode::OK, Json(json!({"status": "ok"}))))
+}
+
+/// Answers `{"predictions": [...]}`: one value per row for a single-output model, one object
+/// `{output: value}` per row otherwise, whatever the input format.
+async fn score(model: Arc<LoadedModel>, body: Value) -> Result<Value, ApiError> {
+    let tensors = tensors_from_body(&model, body)?;
+    let rows = v1::batch_rows(&tensors);
+    let outputs = v1::run(&model, tensors, rows).await?;
+    Ok(json!({ "predictions": v1::per_row(&model, &outputs, rows) }))
+}
+
+fn tensors_from_body(model: &LoadedModel, body: Value) -> Result<Vec<Tensor>, ApiError> {
+    let Value::Object(mut fields) = body else {
+        return Err(wrong_keys("a JSON object"));
+    };
+    // Other keys (MLflow's `params`) are ignored, as MLflow does.
+    let present: Vec<&str> = FORMATS
+        .into_iter()
+        .filter(|k| fields.contains_key(*k))
+        .collect();
+    let [format] = present.as_slice() else {
+        let got = if present.is_empty() {
+            "none of them".to_string()
+        } else {
+            present.join(", ")
+        };
+        return Err(wrong_keys(&got));
+    };
+    let value = fields.remove(*format).unwrap_or(Value::Null);
+    match *format {
+        "dataframe_split" => v1::tensors_from_instances(model, &split_records(value)?),
+        "inputs" => v1::tensors_from_inputs(model, &value),
+        // `dataframe_records` and `instances` are both a list of rows.
+        _ => match value {
+            Value::Array(rows) => v1::tensors_from_instances(model, &rows),
+            _ => Err(ApiError::BadRequest(format!(
+                "`{format}` must be an array with one entry per row"
+            ))),
+        },
+    }
+}
+
+fn wrong_keys(got: &str) -> ApiError {
+    ApiError::BadRequest(format!(
+        "the body must have exactly one of the keys {}; got {got}",
+        FORMATS.join(", ")
+    ))
+}
+
+/// pandas' `split` orientation as row records: `{"columns": [...], "data": [[...]]}` (an
+/// `index` is ignored). Without `columns`, each data row is a bare row for a single-input model.
+fn split_records(value: Value) -> Result<Vec<Value>, ApiError> {
+    let bad = |m: &str| ApiError::BadRequest(format!("`dataframe_split` {m}"));
+    let Value::Object(mut split) = value else {
+        return Err(bad("must be an object with `columns` and `data`"));
+    };
+    let Some(Value::Array(data)) = split.remove("data") else {
+        return Err(bad("needs `data`: an array of rows"));
+    };
+    let columns: Vec<String> = match split.remove("columns") {
+        None | Some(Value::Null) => return Ok(data),
+        Some(Value::Array(c)) => c
+            .into_iter()
+            .map(|c| match c {
+                Value::String(s) => s,
+                // pandas allows any column label; a number names the feature by its text.
+                other => other.to_string(),
+            })
+            .collect(),
+        Some(_) => return Err(bad("`columns` must be an array of names")),
+    };
+    data.into_iter()
+        .enumerate()
+        .map(|(r, row)| match row {
+            Value::Array(values) if values.len() == columns.len() => Ok(Value::Object(
+                columns.iter().cloned().zip(values).collect::<Map<_, _>>(),
+            )),
+            _ => Err(bad(&format!(
+                "row {r} must be an array of {} values, one per column",
+                columns.len()
+            ))),
+        })
+        .collect()
 }

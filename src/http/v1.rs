@@ -1,9 +1,295 @@
-//! TF-Serving / KServe V1 routes: `/v1/models/{name}[/versions/{v}]:predict` and model status.
+//! TF-Serving / KServe V1 routes: `POST /v1/models/{name}[/versions/{v}]:predict` in row
+//! (`instances`) or column (`inputs`) format, and `GET /v1/models/{name}[/versions/{v}]` status.
+//!
+//! The verb is part of the last path segment (`iris:predict`), so the routes capture that
+//! segment whole and split it at its last `:`.
 
+use std::sync::Arc;
+
+use axum::Json;
 use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::get;
+use serde::Serialize;
+use serde_json::{Map, Value};
 
+use super::body::JsonBody;
+use super::error::{ApiError, unprocessable};
 use super::state::AppState;
+use crate::inference::{self, Outputs, records};
+use crate::repository::{LoadedModel, ModelEntry};
+use crate::tensor::Tensor;
 
 pub fn routes() -> Router<AppState> {
+    // `{name}` is `iris` for status and `iris:predict` for predictions; the MLflow routes
+    // use the same parameter name under this prefix so the router sees one shape.
     Router::new()
+        .route("/v1/models/{name}", get(status).post(predict))
+        .route(
+            "/v1/models/{name}/versions/{version}",
+            get(version_status).post(predict_version),
+        )
+}
+
+/// `POST /v1/models/{name}:predict`
+async fn predict(
+    State(state): State<AppState>,
+    Path(segment): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let name = strip_predict(&segment)?;
+    let model = state.repository.get(name, None)?;
+    answer(model, body).await.map(Json)
+}
+
+/// `POST /v1/models/{name}/versions/{version}:predict`
+async fn predict_version(
+    State(state): State<AppState>,
+    Path((name, segment)): Path<(String, String)>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let version = strip_predict(&segment)?;
+    let model = state.repository.get(&name, Some(version))?;
+    answer(model, body).await.map(Json)
+}
+
+/// The path segment without its `:predict` verb; any other verb (or none) is not a route.
+fn strip_predict(segment: &str) -> Result<&str, ApiError> {
+    match segment.rsplit_once(':') {
+        Some((target, "predict")) if !target.is_empty() => Ok(target),
+        Some((_, verb)) => Err(ApiError::NotFound(format!(
+            "unsupported verb `:{verb}`: this server answers `:predict`"
+        ))),
+        None => Err(ApiError::NotFound(format!(
+            "predictions are posted to `{segment}:predict`"
+        ))),
+    }
+}
+
+/// Row format answers `{"predictions": [...]}`, column format `{"outputs": ...}`.
+async fn answer(model: Arc<LoadedModel>, body: Value) -> Result<Value, ApiError> {
+    let request = V1Request::parse(body)?;
+    let (format, tensors) = match &request {
+        V1Request::Instances(rows) => ("predictions", tensors_from_instances(&model, rows)?),
+        V1Request::Inputs(columns) => ("outputs", tensors_from_inputs(&model, columns)?),
+    };
+    let rows = batch_rows(&tensors);
+    let outputs = run(&model, tensors, rows).await?;
+    let result = match request {
+        V1Request::Instances(_) => Value::Array(per_row(&model, &outputs, rows)),
+        V1Request::Inputs(_) => by_column(&model, &outputs, rows),
+    };
+    let mut answer = Map::new();
+    answer.insert(format.into(), result);
+    Ok(Value::Object(answer))
+}
+
+/// The two request formats; `signature_name` and other keys are ignored.
+enum V1Request {
+    Instances(Vec<Value>),
+    Inputs(Value),
+}
+
+impl V1Request {
+    fn parse(body: Value) -> Result<V1Request, ApiError> {
+        let Value::Object(mut fields) = body else {
+            return Err(ApiError::BadRequest(
+                "send a JSON object with `instances` (rows) or `inputs` (columns)".into(),
+            ));
+        };
+        match (fields.remove("instances"), fields.remove("inputs")) {
+            (Some(Value::Array(rows)), None) => Ok(V1Request::Instances(rows)),
+            (Some(_), None) => Err(ApiError::BadRequest(
+                "`instances` must be an array with one entry per row".into(),
+            )),
+            (None, Some(columns)) => Ok(V1Request::Inputs(columns)),
+            (Some(_), Some(_)) => Err(ApiError::BadRequest(
+                "send either `instances` (rows) or `inputs` (columns), not both".into(),
+            )),
+            (None, None) => Err(ApiError::BadRequest(
+                "the body needs `instances` (rows) or `inputs` (columns)".into(),
+            )),
+        }
+    }
+}
+
+/// Row records (or bare rows for a single-input model) as one tensor per model input.
+pub(super) fn tensors_from_instances(
+    model: &LoadedModel,
+    rows: &[Value],
+) -> Result<Vec<Tensor>, ApiError> {
+    Ok(records::tensors_from_records(model, rows)?)
+}
+
+/// Columns `{input: [per-row values]}`; a single-input model also takes the bare list.
+pub(super) fn tensors_from_inputs(
+    model: &LoadedModel,
+    columns: &Value,
+) -> Result<Vec<Tensor>, ApiError> {
+    let tensors = match (columns, model.signature.inputs.as_slice()) {
+        (Value::Object(map), _) => records::tensors_from_columns(model, map)?,
+        (Value::Array(_), [only]) => {
+            let map = Map::from_iter([(only.name.clone(), columns.clone())]);
+            records::tensors_from_columns(model, &map)?
+        }
+        _ => {
+            return Err(ApiError::BadRequest(
+                "`inputs` must be an object mapping each input name to its values per row".into(),
+            ));
+        }
+    };
+    Ok(tensors)
+}
+
+/// The batch size of request tensors built from rows or columns.
+pub(super) fn batch_rows(tensors: &[Tensor]) -> usize {
+    tensors
+        .first()
+        .and_then(|t| t.shape().first())
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Runs the model unless there is nothing to run: an empty batch answers empty.
+pub(super) async fn run(
+    model: &Arc<LoadedModel>,
+    tensors: Vec<Tensor>,
+    rows: usize,
+) -> Result<Outputs, ApiError> {
+    if rows == 0 {
+        return Ok(Vec::new());
+    }
+    inference::infer(model.clone(), tensors, None)
+        .await
+        .map_err(unprocessable)
+}
+
+/// One value per row for a single-output model, else one object `{output: value}` per row.
+/// A probability table gives `{class: probability}` for its row.
+pub(super) fn per_row(model: &LoadedModel, outputs: &Outputs, rows: usize) -> Vec<Value> {
+    (0..rows)
+        .map(|r| match outputs.as_slice() {
+            [(name, output)] => records::row_value(model, name, output, r),
+            many => Value::Object(
+                many.iter()
+                    .map(|(name, o)| (name.clone(), records::row_value(model, name, o, r)))
+                    .collect(),
+            ),
+        })
+        .collect()
+}
+
+/// Column answers: the per-row values of a single output, else `{output: [per-row values]}`.
+fn by_column(model: &LoadedModel, outputs: &Outputs, rows: usize) -> Value {
+    let column = |name: &str, output| {
+        Value::Array(
+            (0..rows)
+                .map(|r| records::row_value(model, name, output, r))
+                .collect(),
+        )
+    };
+    match outputs.as_slice() {
+        [(name, output)] => column(name, output),
+        [] if model.signature.outputs.len() == 1 => Value::Array(Vec::new()),
+        [] => Value::Object(
+            model
+                .signature
+                .outputs
+                .iter()
+                .map(|o| (o.tensor.name.clone(), Value::Array(Vec::new())))
+                .collect(),
+        ),
+        many => Value::Object(
+            many.iter()
+                .map(|(name, output)| (name.clone(), column(name, output)))
+                .collect(),
+        ),
+    }
+}
+
+/// `GET /v1/models/{name}`: the state of every version of the model.
+async fn status(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<StatusResponse>, ApiError> {
+    let entry = model_entry(&state, &name)?;
+    Ok(Json(StatusResponse::of(&entry, None)))
+}
+
+/// `GET /v1/models/{name}/versions/{version}`
+async fn version_status(
+    State(state): State<AppState>,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Json<StatusResponse>, ApiError> {
+    let entry = model_entry(&state, &name)?;
+    let unknown = || ApiError::NotFound(format!("model `{name}` has no version {version}"));
+    let v: u64 = version.parse().map_err(|_| unknown())?;
+    if !entry.loaded.contains_key(&v) && !entry.failed.contains_key(&v) {
+        return Err(unknown());
+    }
+    Ok(Json(StatusResponse::of(&entry, Some(v))))
+}
+
+fn model_entry(state: &AppState, name: &str) -> Result<ModelEntry, ApiError> {
+    state
+        .repository
+        .snapshot()
+        .models
+        .get(name)
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound(format!("model `{name}` not found")))
+}
+
+/// TF-Serving's model status answer.
+#[derive(Debug, Serialize)]
+pub struct StatusResponse {
+    pub model_version_status: Vec<VersionStatus>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VersionStatus {
+    pub version: String,
+    /// `AVAILABLE`, or `END` for a version that failed to load (as TF-Serving reports it).
+    pub state: &'static str,
+    pub status: Status,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Status {
+    /// `OK`, or `UNKNOWN` with the load failure in `error_message`.
+    pub error_code: &'static str,
+    pub error_message: String,
+}
+
+impl StatusResponse {
+    /// Every version of `entry` in ascending order, or only `only`.
+    fn of(entry: &ModelEntry, only: Option<u64>) -> StatusResponse {
+        let loaded = entry.loaded.keys().map(|&v| (v, None));
+        let failed = entry.failed.iter().map(|(&v, r)| (v, Some(r.clone())));
+        let mut versions: Vec<(u64, Option<String>)> = loaded
+            .chain(failed)
+            .filter(|(v, _)| only.is_none_or(|o| o == *v))
+            .collect();
+        versions.sort_by_key(|(v, _)| *v);
+        let model_version_status = versions
+            .into_iter()
+            .map(|(version, failure)| {
+                let (state, error_code) = match failure {
+                    None => ("AVAILABLE", "OK"),
+                    Some(_) => ("END", "UNKNOWN"),
+                };
+                VersionStatus {
+                    version: version.to_string(),
+                    state,
+                    status: Status {
+                        error_code,
+                        error_message: failure.unwrap_or_default(),
+                    },
+                }
+            })
+            .collect();
+        StatusResponse {
+            model_version_status,
+        }
+    }
 }
