@@ -2,7 +2,10 @@
 
 use std::path::Path;
 
+use std::collections::HashMap;
+
 use crate::contract::{DataType, ModelMetadata, TensorSpec};
+use crate::graph::{self, KnownValue};
 use crate::runtime::{self, Output, SessionOptions, SessionPool};
 use crate::tensor::{Tensor, TensorData};
 
@@ -22,6 +25,8 @@ pub struct LoadOptions {
 pub enum LoadError {
     #[error("{path}: no model.onnx")]
     MissingGraph { path: String },
+    #[error("{path}/model.onnx: {reason}")]
+    Unreadable { path: String, reason: String },
     #[error("{path}: invalid metadata.json: {reason}")]
     Metadata { path: String, reason: String },
     #[error(transparent)]
@@ -44,6 +49,17 @@ pub fn load_version(
     if !graph.is_file() {
         return Err(LoadError::MissingGraph { path });
     }
+    let bytes = std::fs::read(&graph).map_err(|e| LoadError::Unreadable {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    let known = graph::decode(&bytes)
+        .map(|model| graph::known_input_values(&model))
+        .map_err(|e| LoadError::Unreadable {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+    drop(bytes);
     let metadata = read_metadata(dir)?;
     let pool = SessionPool::open(&graph, options.session, options.pool_size)?;
     let graph_signature = pool.with_any(|s| runtime::graph_signature(s))?;
@@ -71,8 +87,8 @@ pub fn load_version(
         max_batch,
     };
     // ZipMap outputs reveal their classes only when run: the warm-up run tells.
-    let warm =
-        warm_up(&pool, &signature.inputs).map_err(|reason| LoadError::WarmUp { path, reason })?;
+    let warm = warm_up(&pool, &signature.inputs, &known)
+        .map_err(|reason| LoadError::WarmUp { path, reason })?;
     for (name, out) in warm {
         if let Output::ClassProbabilities { classes, .. } = out {
             signature.outputs.push(OutputSpec {
@@ -141,24 +157,43 @@ fn classes_for(tensor: &TensorSpec, metadata: Option<&ModelMetadata>) -> Option<
     .then(|| labels.clone())
 }
 
-/// One run on a synthetic batch of one row (zeros, `false`, empty strings).
-fn warm_up(pool: &SessionPool, inputs: &[TensorSpec]) -> Result<Vec<(String, Output)>, String> {
+/// One run on a synthetic batch of one row: zeros, `false` and empty strings, or for inputs
+/// that feed a categorical encoder, a category it knows.
+fn warm_up(
+    pool: &SessionPool,
+    inputs: &[TensorSpec],
+    known: &HashMap<String, KnownValue>,
+) -> Result<Vec<(String, Output)>, String> {
     let tensors = inputs
         .iter()
-        .map(synthetic)
+        .map(|spec| synthetic(spec, known.get(&spec.name)))
         .collect::<Result<Vec<_>, _>>()?;
     let mut session = pool.checkout();
     runtime::run(&mut session, &tensors, None).map_err(|e| e.to_string())
 }
 
-fn synthetic(spec: &TensorSpec) -> Result<Tensor, String> {
+fn synthetic(spec: &TensorSpec, known: Option<&KnownValue>) -> Result<Tensor, String> {
     let shape: Vec<usize> = spec
         .shape
         .iter()
         .map(|&d| if d < 0 { 1 } else { d as usize })
         .collect();
     let n: usize = shape.iter().product();
-    let data = match spec.datatype {
+    let data = match (spec.datatype, known) {
+        (DataType::Bytes, Some(KnownValue::String(s))) => {
+            TensorData::Bytes(vec![s.as_bytes().to_vec(); n])
+        }
+        (DataType::Int64, Some(KnownValue::Int(i))) => TensorData::I64(vec![*i; n]),
+        (DataType::Int32, Some(KnownValue::Int(i))) => {
+            TensorData::I32(vec![i32::try_from(*i).unwrap_or(0); n])
+        }
+        _ => zeros(spec.datatype, n),
+    };
+    Tensor::new(spec.name.clone(), shape, data).map_err(|e| e.to_string())
+}
+
+fn zeros(datatype: DataType, n: usize) -> TensorData {
+    match datatype {
         DataType::Bool => TensorData::Bool(vec![false; n]),
         DataType::Uint8 => TensorData::U8(vec![0; n]),
         DataType::Uint16 => TensorData::U16(vec![0; n]),
@@ -173,6 +208,5 @@ fn synthetic(spec: &TensorSpec) -> Result<Tensor, String> {
         DataType::Fp32 => TensorData::F32(vec![0.0; n]),
         DataType::Fp64 => TensorData::F64(vec![0.0; n]),
         DataType::Bytes => TensorData::Bytes(vec![Vec::new(); n]),
-    };
-    Tensor::new(spec.name.clone(), shape, data).map_err(|e| e.to_string())
+    }
 }

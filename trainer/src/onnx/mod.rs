@@ -6,7 +6,7 @@
 
 mod builder;
 mod linear;
-pub mod proto;
+pub use prediction_api::graph::proto;
 #[cfg(test)]
 mod test_support;
 mod tree;

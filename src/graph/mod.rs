@@ -1,0 +1,148 @@
+//! Reading an ONNX file as data, without running it: the protobuf messages and what the server
+//! learns from a graph before ONNX Runtime sees it (here: valid values to warm a model up with).
+
+pub mod proto;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use prost::Message;
+
+use proto::{AttributeProto, GraphProto, ModelProto};
+
+/// Why a file is not a readable ONNX model.
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    #[error("not an ONNX model: {0}")]
+    Decode(String),
+    #[error("the model has no graph")]
+    NoGraph,
+}
+
+/// Decodes the bytes of a `.onnx` file.
+pub fn decode(bytes: &[u8]) -> Result<ModelProto, GraphError> {
+    let model = ModelProto::decode(bytes).map_err(|e| GraphError::Decode(e.to_string()))?;
+    if model.graph.is_none() {
+        return Err(GraphError::NoGraph);
+    }
+    Ok(model)
+}
+
+/// A value a graph input is known to accept, found in the category list of an encoder that
+/// consumes it (OneHotEncoder, LabelEncoder, CategoryMapper…).
+#[derive(Debug, Clone, PartialEq)]
+pub enum KnownValue {
+    String(String),
+    Int(i64),
+}
+
+/// How many nodes downstream of an input to look for its encoder.
+const SEARCH_DEPTH: usize = 4;
+
+/// For each graph input that feeds a categorical encoder, one category that encoder knows.
+/// A synthetic warm-up run with these values passes encoders that refuse unknown categories
+/// (scikit-learn's default `OneHotEncoder(handle_unknown="error")`).
+pub fn known_input_values(model: &ModelProto) -> HashMap<String, KnownValue> {
+    let Some(graph) = &model.graph else {
+        return HashMap::new();
+    };
+    graph
+        .input
+        .iter()
+        .filter_map(|i| i.name.clone())
+        .filter_map(|name| first_category(graph, &name).map(|v| (name, v)))
+        .collect()
+}
+
+fn first_category(graph: &GraphProto, input: &str) -> Option<KnownValue> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut queue: VecDeque<(&str, usize)> = VecDeque::from([(input, 0)]);
+    while let Some((value, depth)) = queue.pop_front() {
+        if depth >= SEARCH_DEPTH || !seen.insert(value) {
+            continue;
+        }
+        for node in graph
+            .node
+            .iter()
+            .filter(|n| n.input.iter().any(|i| i == value))
+        {
+            if let Some(found) = node.attribute.iter().find_map(category_of) {
+                return Some(found);
+            }
+            queue.extend(node.output.iter().map(|o| (o.as_str(), depth + 1)));
+        }
+    }
+    None
+}
+
+fn category_of(attribute: &AttributeProto) -> Option<KnownValue> {
+    let name = attribute.name.as_deref()?;
+    match name {
+        "cats_strings" | "keys_strings" | "classes_strings" => attribute
+            .strings
+            .first()
+            .map(|s| KnownValue::String(String::from_utf8_lossy(s).into_owned())),
+        "cats_int64s" | "keys_int64s" | "classes_int64s" => {
+            attribute.ints.first().copied().map(KnownValue::Int)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::proto::{NodeProto, ValueInfoProto};
+    use super::*;
+
+    fn node(inputs: &[&str], outputs: &[&str], attribute: Option<AttributeProto>) -> NodeProto {
+        NodeProto {
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: outputs.iter().map(|s| s.to_string()).collect(),
+            attribute: attribute.into_iter().collect(),
+            ..Default::default()
+        }
+    }
+
+    fn strings(name: &str, values: &[&str]) -> AttributeProto {
+        AttributeProto {
+            name: Some(name.into()),
+            strings: values.iter().map(|s| s.as_bytes().to_vec()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn finds_the_category_of_an_encoder_downstream() {
+        let graph = GraphProto {
+            input: ["colour", "size"]
+                .iter()
+                .map(|n| ValueInfoProto {
+                    name: Some(n.to_string()),
+                    ..Default::default()
+                })
+                .collect(),
+            node: vec![
+                node(&["colour"], &["c1"], None),
+                node(
+                    &["c1"],
+                    &["c2"],
+                    Some(strings("cats_strings", &["red", "blue"])),
+                ),
+                node(&["size"], &["s1"], None),
+            ],
+            ..Default::default()
+        };
+        let model = ModelProto {
+            graph: Some(graph),
+            ..Default::default()
+        };
+        let known = known_input_values(&model);
+        assert_eq!(known.get("colour"), Some(&KnownValue::String("red".into())));
+        assert_eq!(known.get("size"), None);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(decode(b"definitely not protobuf \xff\xff").is_err());
+        assert!(matches!(decode(b""), Err(GraphError::NoGraph)));
+    }
+}
