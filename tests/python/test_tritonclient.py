@@ -1,6 +1,7 @@
 """The real KServe V2 client, `tritonclient.http`, against the release server: health, model
 metadata and readiness, and inference for both committed models in JSON and in the client's
-default binary form, checked against the record API's answers for the same rows of the
+default binary form, checked against the trainer's expected outputs for the test split
+(models/<name>/expected_predictions.json) and the record API's answers for rows of the
 committed data."""
 import csv
 import pathlib
@@ -153,3 +154,23 @@ def test_errors_reach_the_client_with_their_status(client, iris_rows):
         client.infer("iris", inputs[:3])
     assert missing.value.status() == "400"
     assert "petal_width" in missing.value.message()
+
+
+def expected_predictions(name: str) -> tuple[list[dict], list]:
+    """The trainer's deployment validation output: every test row with the linfa model's
+    answer (models/<name>/expected_predictions.json)."""
+    import json
+
+    data = json.loads((ROOT / "models" / name / "expected_predictions.json").read_text())
+    return [r["features"] for r in data["records"]], [r["expected"] for r in data["records"]]
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["json", "binary"])
+def test_answers_equal_the_trainers_expected_outputs(client, binary):
+    rows, labels = expected_predictions("iris")
+    result = infer(client, "iris", rows, binary)
+    got = [v if isinstance(v, str) else v.decode() for v in result.as_numpy("label").reshape(-1)]
+    assert got == labels
+    rows, prices = expected_predictions("housing")
+    result = infer(client, "housing", rows, binary, outputs=None if binary else ["variable"])
+    np.testing.assert_allclose(result.as_numpy("variable").reshape(-1), prices, rtol=1e-4)

@@ -28,7 +28,7 @@ pub enum Target {
 /// Why a CSV was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("{file}: cannot read: {source}")]
+    #[error("{file}: cannot read")]
     Io {
         file: PathBuf,
         #[source]

@@ -3,7 +3,7 @@
 //! compare with the linfa model. Any difference fails the stage.
 
 use anyhow::{Context, bail};
-use prediction_api::contract::ModelMetadata;
+use prediction_api::contract::{FeatureType, ModelMetadata};
 use prediction_api::runtime::ort::session::{Session, SessionInputValue};
 use prediction_api::runtime::ort::value::Tensor;
 use prediction_api::runtime::{SessionOptions, graph_signature, open_session};
@@ -65,7 +65,7 @@ fn inputs(
         .iter()
         .map(|f| {
             let value: SessionInputValue<'static> = match f.kind {
-                prediction_api::contract::FeatureType::Float => {
+                FeatureType::Float => {
                     let col = numeric
                         .next()
                         .context("fewer numeric columns than features")?;
@@ -75,7 +75,7 @@ fn inputs(
                     ))?
                     .into()
                 }
-                prediction_api::contract::FeatureType::String => {
+                FeatureType::String => {
                     let col = categorical
                         .next()
                         .context("fewer categorical columns than features")?;
@@ -106,6 +106,8 @@ pub fn run_housing(layout: &Layout, params: &Params) -> anyhow::Result<()> {
     let mismatches = errors.iter().filter(|&&e| e > REGRESSION_TOLERANCE).count()
         + expected.len().abs_diff(got.len());
     let max = errors.iter().copied().fold(0.0, f64::max);
+    let answers = expected.iter().map(|&p| serde_json::json!(p)).collect();
+    write_expected(layout, name, &meta, &test, answers)?;
     report(layout, name, test.rows(), mismatches, Some(max))
 }
 
@@ -127,7 +129,66 @@ pub fn run_iris(layout: &Layout, params: &Params) -> anyhow::Result<()> {
         .filter(|&(&e, got)| classes.get(e) != Some(got))
         .count()
         + expected.len().abs_diff(labels.len());
+    let answers = expected
+        .iter()
+        .map(|&e| serde_json::json!(classes.get(e)))
+        .collect();
+    write_expected(layout, name, &meta, &test, answers)?;
     report(layout, name, test.rows(), mismatches, None)
+}
+
+/// `models/<name>/expected_predictions.json`: every test row with the linfa model's answer,
+/// the reference any client of the served model can compare with.
+#[derive(Debug, Serialize)]
+struct ExpectedPredictions {
+    model: String,
+    source: &'static str,
+    records: Vec<ExpectedRecord>,
+}
+
+#[derive(Debug, Serialize)]
+struct ExpectedRecord {
+    features: serde_json::Map<String, serde_json::Value>,
+    expected: serde_json::Value,
+}
+
+fn write_expected(
+    layout: &Layout,
+    name: &str,
+    meta: &ModelMetadata,
+    table: &Table,
+    answers: Vec<serde_json::Value>,
+) -> anyhow::Result<()> {
+    let records = answers
+        .into_iter()
+        .enumerate()
+        .map(|(row, expected)| {
+            let (mut numeric, mut categorical) = (table.numeric.iter(), table.categorical.iter());
+            let features = meta
+                .features
+                .iter()
+                .map(|f| {
+                    let value = match f.kind {
+                        FeatureType::Float => serde_json::json!(numeric.next().map(|c| c[row])),
+                        FeatureType::String => {
+                            serde_json::json!(categorical.next().map(|c| &c[row]))
+                        }
+                    };
+                    (f.name.clone(), value)
+                })
+                .collect();
+            ExpectedRecord { features, expected }
+        })
+        .collect();
+    let file = ExpectedPredictions {
+        model: name.to_string(),
+        source: "the linfa model's predictions on the test split",
+        records,
+    };
+    write_json(
+        &layout.repository(name).join("expected_predictions.json"),
+        &file,
+    )
 }
 
 fn report(
