@@ -4,7 +4,7 @@ use std::path::Path;
 
 use std::collections::HashMap;
 
-use crate::contract::{DataType, ModelMetadata, TensorSpec};
+use crate::contract::{DataType, ModelConfig, ModelMetadata, TensorSpec};
 use crate::graph::{self, KnownValue};
 use crate::runtime::{self, Output, SessionOptions, SessionPool};
 use crate::tensor::{Tensor, TensorData};
@@ -27,6 +27,8 @@ pub enum LoadError {
     MissingGraph { path: String },
     #[error("{path}/model.onnx: {reason}")]
     Unreadable { path: String, reason: String },
+    #[error("{path}: invalid config: {reason}")]
+    Config { path: String, reason: String },
     #[error("{path}: invalid metadata.json: {reason}")]
     Metadata { path: String, reason: String },
     #[error(transparent)]
@@ -61,6 +63,7 @@ pub fn load_version(
         })?;
     drop(bytes);
     let metadata = read_metadata(dir)?;
+    let config = read_config(dir)?;
     let pool = SessionPool::open(&graph, options.session, options.pool_size)?;
     let graph_signature = pool.with_any(|s| runtime::graph_signature(s))?;
     if let Some(meta) = &metadata {
@@ -106,6 +109,7 @@ pub fn load_version(
         name: name.to_string(),
         version,
         metadata,
+        config,
         signature,
         permits: std::sync::Arc::new(tokio::sync::Semaphore::new(pool.size())),
         pool,
@@ -123,6 +127,23 @@ fn read_metadata(dir: &Path) -> Result<Option<ModelMetadata>, LoadError> {
             .map(Some)
             .map_err(|e| invalid(e.to_string())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(invalid(e.to_string())),
+    }
+}
+
+/// `config.json` in the model folder (the version folder's parent), or the defaults.
+fn read_config(version_dir: &Path) -> Result<ModelConfig, LoadError> {
+    let Some(model_dir) = version_dir.parent() else {
+        return Ok(ModelConfig::default());
+    };
+    let path = model_dir.join("config.json");
+    let invalid = |reason: String| LoadError::Config {
+        path: path.display().to_string(),
+        reason,
+    };
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ModelConfig::default()),
         Err(e) => Err(invalid(e.to_string())),
     }
 }

@@ -1,6 +1,6 @@
 //! A loaded model version: its sessions, signature and metadata.
 
-use crate::contract::{DataType, ModelMetadata, TensorSpec};
+use crate::contract::{DataType, ModelConfig, ModelMetadata, TensorSpec};
 use crate::runtime::SessionPool;
 
 /// One version of one model, ready to serve.
@@ -9,6 +9,8 @@ pub struct LoadedModel {
     pub version: u64,
     /// `metadata.json`, when the model has one (our models do; external ones need not).
     pub metadata: Option<ModelMetadata>,
+    /// `<name>/config.json`, or the defaults.
+    pub config: ModelConfig,
     pub signature: ModelSignature,
     pub pool: SessionPool,
     /// One permit per session: a request holds one while its run is queued or running, so
@@ -49,10 +51,10 @@ impl LoadedModel {
             .find(|o| o.tensor.name == name)
     }
 
-    /// Whether a NaN or infinite value may be sent to this model: only when its metadata
-    /// says nothing about feature ranges (external models decide for themselves).
+    /// Whether a NaN or infinite value may be sent to this model: only when its
+    /// `config.json` says it handles them.
     pub fn accepts_non_finite(&self) -> bool {
-        self.metadata.is_none()
+        self.config.allow_non_finite
     }
 
     /// The output holding per-class probabilities, if any.

@@ -208,3 +208,52 @@ async fn an_output_json_cannot_carry_asks_for_binary() {
     .await;
     assert!(!read_f32(response.output("variable"))[0].is_finite());
 }
+
+#[tokio::test]
+async fn a_model_whose_config_allows_it_takes_nan() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    crate::server::copy_dir(
+        &crate::helpers::committed_models().join("iris"),
+        &dir.path().join("iris"),
+    );
+    std::fs::write(
+        dir.path().join("iris/config.json"),
+        r#"{"allow_non_finite": true}"#,
+    )
+    .expect("config");
+    let app = TestApp::spawn_with(prediction_api::config::Config::for_tests(dir.path())).await;
+    let mut tail = f32_bytes(&[f32::NAN]);
+    tail.extend(f32_bytes(&[3.5, 1.4, 0.2]));
+    let inputs: Vec<Value> = IRIS_FEATURES
+        .iter()
+        .map(|name| json!({"name": name, "datatype": "FP32", "shape": [1, 1], "parameters": {"binary_data_size": 4}}))
+        .collect();
+    let response = post_binary(
+        &app,
+        "/v2/models/iris/infer",
+        &json!({"inputs": inputs}),
+        &tail,
+    )
+    .await;
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn a_misspelt_config_setting_fails_the_load_with_its_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    crate::server::copy_dir(
+        &crate::helpers::committed_models().join("iris"),
+        &dir.path().join("iris"),
+    );
+    std::fs::write(
+        dir.path().join("iris/config.json"),
+        r#"{"allow_nan": true}"#,
+    )
+    .expect("config");
+    let app = TestApp::spawn_with(prediction_api::config::Config::for_tests(dir.path())).await;
+    let info = app.get("/models/info").await.text().await.expect("body");
+    assert!(
+        info.contains("allow_nan") && info.contains("UNAVAILABLE"),
+        "{info}"
+    );
+}
