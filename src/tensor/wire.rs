@@ -5,6 +5,7 @@
 //! into a typed vector once the datatype and shape are known (they may come after `data` in the
 //! object, so the decode cannot happen while the request itself is parsed).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -15,7 +16,7 @@ use crate::contract::DataType;
 pub type Parameters = Map<String, Value>;
 
 /// `POST /v2/models/{m}/infer` request body (its JSON part, when binary data follows).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct InferenceRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -29,7 +30,7 @@ pub struct InferenceRequest {
 }
 
 /// One input tensor of a request.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct RequestInput {
     pub name: String,
     /// As sent; validated (non-negative, product fits) when the input is decoded.
@@ -41,11 +42,12 @@ pub struct RequestInput {
     pub parameters: Option<Parameters>,
     /// The elements as JSON text: a flat or nested array.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Vec<serde_json::Value>>")]
     pub data: Option<Box<RawValue>>,
 }
 
 /// An output the client asks for, and how it wants it encoded.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct RequestedOutput {
     pub name: String,
     /// `binary_data: true|false` overrides the request's `binary_data_output`.
@@ -54,7 +56,7 @@ pub struct RequestedOutput {
 }
 
 /// The inference response body (its JSON part, when binary data follows).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct InferenceResponse {
     pub model_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,7 +69,7 @@ pub struct InferenceResponse {
 }
 
 /// One output tensor of a response.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ResponseOutput {
     pub name: String,
     pub shape: Vec<usize>,
@@ -77,5 +79,6 @@ pub struct ResponseOutput {
     pub parameters: Option<Parameters>,
     /// The elements as a flat JSON array; absent for binary outputs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Vec<serde_json::Value>>")]
     pub data: Option<Box<RawValue>>,
 }

@@ -1,0 +1,634 @@
+//! Every route of the server, documented: the one list the OpenAPI document is built from and
+//! the route-coverage tests compare with the router.
+
+use serde_json::{Map, Value};
+
+use super::examples as ex;
+use super::openapi::{Body, Method, Operation, Reply, schema};
+use super::shapes::*;
+use crate::http::health::{
+    HealthResponse, LiveResponse, ModelsInfo, ReadyResponse, ServerMetadata,
+};
+use crate::tensor::{InferenceRequest, InferenceResponse};
+
+/// The groups of operations, in the order the docs page shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    Records,
+    Health,
+    V2,
+    V1,
+    Mlflow,
+    Repository,
+    Metrics,
+    Docs,
+}
+
+impl Tag {
+    pub const ALL: [Tag; 8] = [
+        Tag::Records,
+        Tag::Health,
+        Tag::V2,
+        Tag::V1,
+        Tag::Mlflow,
+        Tag::Repository,
+        Tag::Metrics,
+        Tag::Docs,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tag::Records => "Records",
+            Tag::Health => "Health and models",
+            Tag::V2 => "KServe V2",
+            Tag::V1 => "TF-Serving V1",
+            Tag::Mlflow => "MLflow",
+            Tag::Repository => "Model repository",
+            Tag::Metrics => "Metrics",
+            Tag::Docs => "Documentation",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Tag::Records => "Predictions from JSON records: one object of features per row.",
+            Tag::Health => "Server health and what every model takes and returns.",
+            Tag::V2 => {
+                "KServe V2 / Open Inference Protocol: server and model health, metadata, and tensor inference (JSON, or Triton's binary tensor data). Works with `tritonclient[http]`."
+            }
+            Tag::V1 => {
+                "TensorFlow Serving / KServe V1 REST: rows (`instances`) or columns (`inputs`)."
+            }
+            Tag::Mlflow => {
+                "The scoring API of `mlflow models serve`, for clients moving from MLflow. `/invocations` and `/ping` answer for the server's default model (`--default-model`)."
+            }
+            Tag::Repository => {
+                "Triton's model repository extension: list, (re)load and unload models while serving. Needs the admin token."
+            }
+            Tag::Metrics => "Prometheus exposition of the server's counters and histograms.",
+            Tag::Docs => "This documentation: the OpenAPI document and the page that shows it.",
+        }
+    }
+}
+
+const TOO_LARGE: Reply = Reply::Error {
+    status: 413,
+    description: "The body is larger than the server's limit (`--max-body-bytes`).",
+};
+const NOT_JSON: Reply = Reply::Error {
+    status: 415,
+    description: "The Content-Type is not JSON.",
+};
+const MALFORMED: Reply = Reply::Error {
+    status: 400,
+    description: "The body is not JSON, or not the expected shape.",
+};
+const UNFIT: Reply = Reply::Error {
+    status: 422,
+    description: "A record does not fit the model: a feature is missing, unknown, of the wrong type or not finite. The message names it.",
+};
+const NO_MODEL: Reply = Reply::Error {
+    status: 404,
+    description: "No model of that name, or no such version.",
+};
+const NOT_READY: Reply = Reply::Error {
+    status: 503,
+    description: "The model (version) failed to load or is not loaded yet.",
+};
+const TIMEOUT: Reply = Reply::Error {
+    status: 504,
+    description: "The request took longer than the server's limit (`--request-timeout-secs`).",
+};
+const FAILED: Reply = Reply::Error {
+    status: 500,
+    description: "The runtime failed on valid input; the cause is in the server log.",
+};
+const NO_TOKEN: Reply = Reply::Error {
+    status: 401,
+    description: "No `Authorization: Bearer` header.",
+};
+const BAD_TOKEN: Reply = Reply::Error {
+    status: 403,
+    description: "The token is not the server's admin token.",
+};
+
+const PREDICT: Reply = Reply::Json {
+    status: 200,
+    description: "One prediction for a record; an array in request order for an array.",
+    schema: schema::<PredictResponse>,
+    example: ex::predict_response,
+};
+const V1_PREDICT: Reply = Reply::Json {
+    status: 200,
+    description: "`predictions` (one per instance) for rows, `outputs` for columns.",
+    schema: schema::<V1PredictResponse>,
+    example: ex::v1_predict_response,
+};
+const V1_STATUS: Reply = Reply::Json {
+    status: 200,
+    description: "The state of the model's versions.",
+    schema: schema::<V1ModelStatus>,
+    example: ex::v1_status,
+};
+const MLFLOW: Reply = Reply::Json {
+    status: 200,
+    description: "One prediction per row, in order.",
+    schema: schema::<MlflowResponse>,
+    example: ex::mlflow_response,
+};
+const V2_METADATA: Reply = Reply::Json {
+    status: 200,
+    description: "The model's versions and tensor signature.",
+    schema: schema::<V2ModelMetadata>,
+    example: ex::v2_model_metadata,
+};
+const V2_READY: Reply = Reply::Json {
+    status: 200,
+    description: "The model can serve.",
+    schema: schema::<V2ModelReady>,
+    example: || serde_json::json!({"name": "iris", "ready": true}),
+};
+const V2_NOT_READY: Reply = Reply::Json {
+    status: 400,
+    description: "The model failed to load or is not loaded yet (V2 clients test the status only).",
+    schema: schema::<V2ModelReady>,
+    example: || serde_json::json!({"name": "iris", "ready": false, "error": "model `iris` has no version that loaded"}),
+};
+const V2_INFER: Reply = Reply::Json {
+    status: 200,
+    description: "The output tensors, flat and row-major; binary ones follow the JSON when asked for.",
+    schema: schema::<InferenceResponse>,
+    example: ex::v2_infer_response,
+};
+const V2_INFER_ERROR: Reply = Reply::Error {
+    status: 400,
+    description: "Malformed body, unknown input or output, wrong datatype, or a shape that does not match the data or the model.",
+};
+const V2_INFER_REPLIES: [Reply; 8] = [
+    V2_INFER,
+    V2_INFER_ERROR,
+    NO_MODEL,
+    TOO_LARGE,
+    NOT_JSON,
+    NOT_READY,
+    TIMEOUT,
+    FAILED,
+];
+
+const V2_INFER_BODY: Body = Body {
+    schema: schema::<InferenceRequest>,
+    description: "Input tensors, and optionally which outputs to return and how. With Triton's binary tensor data extension the body is the JSON followed by raw tensor bytes.",
+    required: true,
+    binary: true,
+    examples: ex::v2_infer,
+};
+const V1_PREDICT_BODY: Body = Body {
+    schema: schema::<V1PredictRequest>,
+    description: "The rows or columns to score.",
+    required: true,
+    binary: false,
+    examples: ex::v1_predict,
+};
+const MLFLOW_BODY: Body = Body {
+    schema: schema::<MlflowRequest>,
+    description: "The rows to score.",
+    required: true,
+    binary: false,
+    examples: ex::mlflow,
+};
+
+const V2_PREDICT_DESCRIPTION: &str = "Runs the model on the given tensors. `shape` is the whole batch's shape and `data` holds its elements row-major (flat or nested). Omitted `outputs` means every output. Datatypes: BOOL, UINT8…UINT64, INT8…INT64, FP32, FP64, BYTES (strings) in JSON; FP16 and BF16 only as binary data.";
+
+/// Every route of the server, in the order the docs page lists them within their tag.
+pub const OPERATIONS: &[Operation] = &[
+    Operation {
+        method: Method::Post,
+        path: "/predict/{model}",
+        id: "predict",
+        tag: Tag::Records,
+        summary: "Predict from one record or an array of records",
+        description: "Send one JSON object of features to get one prediction, or an array of them to score a batch in one run of the model (answers in request order). An empty array answers `[]`. Numeric features take numbers, categorical ones strings; every input of the model must be present, and only those (see `GET /models/info`).",
+        body: Some(Body {
+            schema: schema::<PredictRequest>,
+            description: "The features to score.",
+            required: true,
+            binary: false,
+            examples: ex::predict,
+        }),
+        replies: &[
+            PREDICT, MALFORMED, NO_MODEL, TOO_LARGE, NOT_JSON, UNFIT, NOT_READY, TIMEOUT, FAILED,
+        ],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/health",
+        id: "health",
+        tag: Tag::Health,
+        summary: "Server health and loaded models",
+        description: "`healthy` when every model version on disk loaded, `degraded` otherwise; always 200 while the process serves.",
+        body: None,
+        replies: &[Reply::Json {
+            status: 200,
+            description: "Health, the loaded models and their versions, and the uptime.",
+            schema: schema::<HealthResponse>,
+            example: ex::health,
+        }],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/models/info",
+        id: "modelsInfo",
+        tag: Tag::Health,
+        summary: "Every model: versions, signature, metrics",
+        description: "Every model and version, loaded or not: the input and output tensors, the class labels of classifiers, the trainer's metadata (task, features, evaluation metrics…) where the model has it, and why a version is unavailable.",
+        body: None,
+        replies: &[Reply::Json {
+            status: 200,
+            description: "The models, by name.",
+            schema: schema::<ModelsInfo>,
+            example: ex::models_info,
+        }],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/v2",
+        id: "v2ServerMetadata",
+        tag: Tag::V2,
+        summary: "Server metadata",
+        description: "The server's name, version and protocol extensions.",
+        body: None,
+        replies: &[Reply::Json {
+            status: 200,
+            description: "Server metadata.",
+            schema: schema::<ServerMetadata>,
+            example: ex::server_metadata,
+        }],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/v2/health/live",
+        id: "v2Live",
+        tag: Tag::V2,
+        summary: "Liveness",
+        description: "200 while the process answers.",
+        body: None,
+        replies: &[Reply::Json {
+            status: 200,
+            description: "The server is live.",
+            schema: schema::<LiveResponse>,
+            example: || serde_json::json!({"live": true}),
+        }],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/v2/health/ready",
+        id: "v2Ready",
+        tag: Tag::V2,
+        summary: "Readiness",
+        description: "200 when every model version on disk loaded, 400 otherwise.",
+        body: None,
+        replies: &[
+            Reply::Json {
+                status: 200,
+                description: "Every model is ready.",
+                schema: schema::<ReadyResponse>,
+                example: || serde_json::json!({"ready": true}),
+            },
+            Reply::Json {
+                status: 400,
+                description: "Some model version failed to load.",
+                schema: schema::<ReadyResponse>,
+                example: || serde_json::json!({"ready": false}),
+            },
+        ],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/v2/models/{name}",
+        id: "v2ModelMetadata",
+        tag: Tag::V2,
+        summary: "Model metadata",
+        description: "The versions, platform and tensor signature of the model's default (highest loaded) version. Dynamic dimensions are -1.",
+        body: None,
+        replies: &[V2_METADATA, NO_MODEL, NOT_READY],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/v2/models/{name}/versions/{version}",
+        id: "v2ModelVersionMetadata",
+        tag: Tag::V2,
+        summary: "Model version metadata",
+        description: "The tensor signature of one version of the model.",
+        body: None,
+        replies: &[V2_METADATA, NO_MODEL, NOT_READY],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/v2/models/{name}/ready",
+        id: "v2ModelReady",
+        tag: Tag::V2,
+        summary: "Model readiness",
+        description: "200 when the model's default version can serve.",
+        body: None,
+        replies: &[V2_READY, V2_NOT_READY, NO_MODEL],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/v2/models/{name}/versions/{version}/ready",
+        id: "v2ModelVersionReady",
+        tag: Tag::V2,
+        summary: "Model version readiness",
+        description: "200 when this version of the model can serve.",
+        body: None,
+        replies: &[V2_READY, V2_NOT_READY, NO_MODEL],
+        admin: false,
+    },
+    Operation {
+        method: Method::Post,
+        path: "/v2/models/{name}/infer",
+        id: "v2Infer",
+        tag: Tag::V2,
+        summary: "Inference on tensors",
+        description: V2_PREDICT_DESCRIPTION,
+        body: Some(V2_INFER_BODY),
+        replies: &V2_INFER_REPLIES,
+        admin: false,
+    },
+    Operation {
+        method: Method::Post,
+        path: "/v2/models/{name}/versions/{version}/infer",
+        id: "v2InferVersion",
+        tag: Tag::V2,
+        summary: "Inference on tensors, one version",
+        description: V2_PREDICT_DESCRIPTION,
+        body: Some(V2_INFER_BODY),
+        replies: &V2_INFER_REPLIES,
+        admin: false,
+    },
+    Operation {
+        method: Method::Post,
+        path: "/v1/models/{name}:predict",
+        id: "v1Predict",
+        tag: Tag::V1,
+        summary: "Predict (TF-Serving row or column format)",
+        description: "`{\"instances\": [record, …]}` answers `{\"predictions\": [one per instance]}`; `{\"inputs\": {feature: [values…]}}` answers `{\"outputs\": …}`. The `:predict` verb is part of the path.",
+        body: Some(V1_PREDICT_BODY),
+        replies: &[
+            V1_PREDICT, MALFORMED, NO_MODEL, TOO_LARGE, NOT_JSON, UNFIT, NOT_READY, TIMEOUT, FAILED,
+        ],
+        admin: false,
+    },
+    Operation {
+        method: Method::Post,
+        path: "/v1/models/{name}/versions/{version}:predict",
+        id: "v1PredictVersion",
+        tag: Tag::V1,
+        summary: "Predict with one version",
+        description: "As `POST /v1/models/{name}:predict`, with the version named.",
+        body: Some(V1_PREDICT_BODY),
+        replies: &[
+            V1_PREDICT, MALFORMED, NO_MODEL, TOO_LARGE, NOT_JSON, UNFIT, NOT_READY, TIMEOUT, FAILED,
+        ],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/v1/models/{name}",
+        id: "v1ModelStatus",
+        tag: Tag::V1,
+        summary: "Model status",
+        description: "The state of every version of the model: `AVAILABLE`, or `END` with the load error.",
+        body: None,
+        replies: &[V1_STATUS, NO_MODEL],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/v1/models/{name}/versions/{version}",
+        id: "v1ModelVersionStatus",
+        tag: Tag::V1,
+        summary: "Model version status",
+        description: "The state of one version of the model.",
+        body: None,
+        replies: &[V1_STATUS, NO_MODEL],
+        admin: false,
+    },
+    Operation {
+        method: Method::Post,
+        path: "/invocations",
+        id: "mlflowInvocations",
+        tag: Tag::Mlflow,
+        summary: "Score rows with the default model",
+        description: "MLflow's scoring request: a pandas DataFrame as `dataframe_split` or `dataframe_records`, or TF-Serving style `instances` or `inputs`. Answers for the model named by `--default-model`.",
+        body: Some(MLFLOW_BODY),
+        replies: &[
+            MLFLOW, MALFORMED, NO_MODEL, TOO_LARGE, NOT_JSON, UNFIT, NOT_READY, TIMEOUT, FAILED,
+        ],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/ping",
+        id: "mlflowPing",
+        tag: Tag::Mlflow,
+        summary: "MLflow health check",
+        description: "200 when the default model can serve.",
+        body: None,
+        replies: &[
+            Reply::Empty {
+                status: 200,
+                description: "The default model can serve.",
+            },
+            NO_MODEL,
+            NOT_READY,
+        ],
+        admin: false,
+    },
+    Operation {
+        method: Method::Post,
+        path: "/v1/models/{name}/invocations",
+        id: "mlflowModelInvocations",
+        tag: Tag::Mlflow,
+        summary: "Score rows with a named model",
+        description: "As `POST /invocations`, for the model named in the path.",
+        body: Some(MLFLOW_BODY),
+        replies: &[
+            MLFLOW, MALFORMED, NO_MODEL, TOO_LARGE, NOT_JSON, UNFIT, NOT_READY, TIMEOUT, FAILED,
+        ],
+        admin: false,
+    },
+    Operation {
+        method: Method::Post,
+        path: "/v2/repository/index",
+        id: "repositoryIndex",
+        tag: Tag::Repository,
+        summary: "List the repository's models",
+        description: "Every model version found in the repository, with its state.",
+        body: Some(Body {
+            schema: schema::<RepositoryIndexRequest>,
+            description: "Optional filter.",
+            required: false,
+            binary: false,
+            examples: ex::repository_index,
+        }),
+        replies: &[
+            Reply::Json {
+                status: 200,
+                description: "The model versions.",
+                schema: schema::<Vec<RepositoryIndexEntry>>,
+                example: ex::repository_index_response,
+            },
+            MALFORMED,
+            NO_TOKEN,
+            BAD_TOKEN,
+        ],
+        admin: true,
+    },
+    Operation {
+        method: Method::Post,
+        path: "/v2/repository/models/{name}/load",
+        id: "repositoryLoad",
+        tag: Tag::Repository,
+        summary: "Load or reload a model",
+        description: "Loads the model from the repository, or from the files in the body, and warms it up; it then takes traffic and the previous version drains. A failed load leaves the previous version serving. File paths that leave the model folder are refused.",
+        body: Some(Body {
+            schema: schema::<RepositoryLoadRequest>,
+            description: "Optional configuration and model files.",
+            required: false,
+            binary: false,
+            examples: ex::repository_load,
+        }),
+        replies: &[
+            Reply::Empty {
+                status: 200,
+                description: "The model is loaded and serving.",
+            },
+            Reply::Error {
+                status: 400,
+                description: "The body, a file path or the model itself is not valid; the previous version keeps serving.",
+            },
+            NO_TOKEN,
+            BAD_TOKEN,
+            NO_MODEL,
+        ],
+        admin: true,
+    },
+    Operation {
+        method: Method::Post,
+        path: "/v2/repository/models/{name}/unload",
+        id: "repositoryUnload",
+        tag: Tag::Repository,
+        summary: "Unload a model",
+        description: "Stops serving the model; requests in flight finish.",
+        body: Some(Body {
+            schema: schema::<RepositoryUnloadRequest>,
+            description: "Optional parameters.",
+            required: false,
+            binary: false,
+            examples: ex::repository_unload,
+        }),
+        replies: &[
+            Reply::Empty {
+                status: 200,
+                description: "The model is unloaded.",
+            },
+            MALFORMED,
+            NO_TOKEN,
+            BAD_TOKEN,
+            NO_MODEL,
+        ],
+        admin: true,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/metrics",
+        id: "metrics",
+        tag: Tag::Metrics,
+        summary: "Prometheus metrics",
+        description: "Request counts and latency by route and status, inference time and batch size by model, and more, in the Prometheus text format.",
+        body: None,
+        replies: &[METRICS],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/metrics/prometheus",
+        id: "metricsPrometheus",
+        tag: Tag::Metrics,
+        summary: "Prometheus metrics (alias)",
+        description: "The same as `GET /metrics`.",
+        body: None,
+        replies: &[METRICS],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/openapi.json",
+        id: "openapi",
+        tag: Tag::Docs,
+        summary: "This API as OpenAPI 3.1",
+        description: "The OpenAPI 3.1 document this page is built from; its schemas are JSON Schema 2020-12, generated from the server's types.",
+        body: None,
+        replies: &[Reply::Json {
+            status: 200,
+            description: "The OpenAPI document.",
+            schema: schema::<Map<String, Value>>,
+            example: || serde_json::json!({"openapi": "3.1.0", "info": {"title": "prediction-api", "version": env!("CARGO_PKG_VERSION")}, "paths": {}}),
+        }],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/docs",
+        id: "docs",
+        tag: Tag::Docs,
+        summary: "This page",
+        description: "A page to read and try the API. It works offline: everything it needs is served by this server.",
+        body: None,
+        replies: &[Reply::Text {
+            status: 200,
+            description: "The HTML page.",
+            media_types: &["text/html; charset=utf-8"],
+            example: "<!doctype html>…",
+        }],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/docs/{file}",
+        id: "docsAsset",
+        tag: Tag::Docs,
+        summary: "A file of this page",
+        description: "The page's stylesheet and script.",
+        body: None,
+        replies: &[
+            Reply::Text {
+                status: 200,
+                description: "The file.",
+                media_types: &["text/css; charset=utf-8", "text/javascript; charset=utf-8"],
+                example: "…",
+            },
+            Reply::Error {
+                status: 404,
+                description: "No such file.",
+            },
+        ],
+        admin: false,
+    },
+];
+
+const METRICS: Reply = Reply::Text {
+    status: 200,
+    description: "The metrics.",
+    media_types: &["text/plain; version=0.0.4"],
+    example: ex::METRICS,
+};
