@@ -9,7 +9,7 @@ PYTHON := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed-$(shell sha256sum tests/python/requirements.txt | cut -c1-16)
 API_PORT ?= 8000
 
-.PHONY: help setup ort venv build run test lint fmt rust-test python-test models schema clean
+.PHONY: help setup ort venv chromium build run test lint fmt rust-test python-test models schema clean
 
 help:
 	@echo "make run    set up, build and serve models/ on port $(API_PORT)"
@@ -24,6 +24,10 @@ ort:
 	@scripts/setup-ort.sh
 
 venv: $(VENV_STAMP)
+
+# Headless Chromium from Debian, for the browser test of the /docs page.
+chromium:
+	@scripts/setup-chromium.sh
 
 $(VENV_STAMP): tests/python/requirements.txt
 	@echo "venv: installing test tooling into $(VENV)"
@@ -50,7 +54,7 @@ schema:
 
 ## Tests --------------------------------------------------------------------------------------
 
-test: setup venv lint rust-test python-test
+test: setup venv chromium lint rust-test python-test
 
 lint:
 	cargo fmt --all -- --check

@@ -19,20 +19,16 @@ pub enum Tag {
     V2,
     V1,
     Mlflow,
-    Repository,
-    Metrics,
     Docs,
 }
 
 impl Tag {
-    pub const ALL: [Tag; 8] = [
+    pub const ALL: [Tag; 6] = [
         Tag::Records,
         Tag::Health,
         Tag::V2,
         Tag::V1,
         Tag::Mlflow,
-        Tag::Repository,
-        Tag::Metrics,
         Tag::Docs,
     ];
 
@@ -43,8 +39,6 @@ impl Tag {
             Tag::V2 => "KServe V2",
             Tag::V1 => "TF-Serving V1",
             Tag::Mlflow => "MLflow",
-            Tag::Repository => "Model repository",
-            Tag::Metrics => "Metrics",
             Tag::Docs => "Documentation",
         }
     }
@@ -62,10 +56,6 @@ impl Tag {
             Tag::Mlflow => {
                 "The scoring API of `mlflow models serve`, for clients moving from MLflow. `/invocations` and `/ping` answer for the server's default model (`--default-model`)."
             }
-            Tag::Repository => {
-                "Triton's model repository extension: list, (re)load and unload models while serving. Needs the admin token."
-            }
-            Tag::Metrics => "Prometheus exposition of the server's counters and histograms.",
             Tag::Docs => "This documentation: the OpenAPI document and the page that shows it.",
         }
     }
@@ -102,14 +92,6 @@ const TIMEOUT: Reply = Reply::Error {
 const FAILED: Reply = Reply::Error {
     status: 500,
     description: "The runtime failed on valid input; the cause is in the server log.",
-};
-const NO_TOKEN: Reply = Reply::Error {
-    status: 401,
-    description: "No `Authorization: Bearer` header.",
-};
-const BAD_TOKEN: Reply = Reply::Error {
-    status: 403,
-    description: "The token is not the server's admin token.",
 };
 
 const PREDICT: Reply = Reply::Json {
@@ -467,110 +449,6 @@ pub const OPERATIONS: &[Operation] = &[
         admin: false,
     },
     Operation {
-        method: Method::Post,
-        path: "/v2/repository/index",
-        id: "repositoryIndex",
-        tag: Tag::Repository,
-        summary: "List the repository's models",
-        description: "Every model version found in the repository, with its state.",
-        body: Some(Body {
-            schema: schema::<RepositoryIndexRequest>,
-            description: "Optional filter.",
-            required: false,
-            binary: false,
-            examples: ex::repository_index,
-        }),
-        replies: &[
-            Reply::Json {
-                status: 200,
-                description: "The model versions.",
-                schema: schema::<Vec<RepositoryIndexEntry>>,
-                example: ex::repository_index_response,
-            },
-            MALFORMED,
-            NO_TOKEN,
-            BAD_TOKEN,
-        ],
-        admin: true,
-    },
-    Operation {
-        method: Method::Post,
-        path: "/v2/repository/models/{name}/load",
-        id: "repositoryLoad",
-        tag: Tag::Repository,
-        summary: "Load or reload a model",
-        description: "Loads the model from the repository, or from the files in the body, and warms it up; it then takes traffic and the previous version drains. A failed load leaves the previous version serving. File paths that leave the model folder are refused.",
-        body: Some(Body {
-            schema: schema::<RepositoryLoadRequest>,
-            description: "Optional configuration and model files.",
-            required: false,
-            binary: false,
-            examples: ex::repository_load,
-        }),
-        replies: &[
-            Reply::Empty {
-                status: 200,
-                description: "The model is loaded and serving.",
-            },
-            Reply::Error {
-                status: 400,
-                description: "The body, a file path or the model itself is not valid; the previous version keeps serving.",
-            },
-            NO_TOKEN,
-            BAD_TOKEN,
-            NO_MODEL,
-        ],
-        admin: true,
-    },
-    Operation {
-        method: Method::Post,
-        path: "/v2/repository/models/{name}/unload",
-        id: "repositoryUnload",
-        tag: Tag::Repository,
-        summary: "Unload a model",
-        description: "Stops serving the model; requests in flight finish.",
-        body: Some(Body {
-            schema: schema::<RepositoryUnloadRequest>,
-            description: "Optional parameters.",
-            required: false,
-            binary: false,
-            examples: ex::repository_unload,
-        }),
-        replies: &[
-            Reply::Empty {
-                status: 200,
-                description: "The model is unloaded.",
-            },
-            MALFORMED,
-            NO_TOKEN,
-            BAD_TOKEN,
-            NO_MODEL,
-        ],
-        admin: true,
-    },
-    Operation {
-        method: Method::Get,
-        path: "/metrics",
-        id: "metrics",
-        tag: Tag::Metrics,
-        summary: "Prometheus metrics",
-        description: "Request counts and latency by route and status, inference time and batch size by model, and more, in the Prometheus text format.",
-        body: None,
-        replies: &[METRICS],
-        admin: false,
-    },
-    Operation {
-        method: Method::Get,
-        path: "/metrics/prometheus",
-        id: "metricsPrometheus",
-        tag: Tag::Metrics,
-        summary: "Prometheus metrics (alias)",
-        description: "The same as `GET /metrics`.",
-        body: None,
-        replies: &[METRICS],
-        admin: false,
-    },
-    Operation {
         method: Method::Get,
         path: "/openapi.json",
         id: "openapi",
@@ -625,10 +503,3 @@ pub const OPERATIONS: &[Operation] = &[
         admin: false,
     },
 ];
-
-const METRICS: Reply = Reply::Text {
-    status: 200,
-    description: "The metrics.",
-    media_types: &["text/plain; version=0.0.4"],
-    example: ex::METRICS,
-};
