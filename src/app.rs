@@ -9,6 +9,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::events;
 use crate::http::{self, AppState};
 use crate::repository::{LoadOptions, ModelRepository};
 use crate::runtime::{self, SessionOptions};
@@ -35,15 +36,17 @@ impl Application {
             pool_size: config.pool_size(),
         };
         let root = config.model_repository.clone();
-        let repository = tokio::task::spawn_blocking(move || ModelRepository::open(&root, options))
-            .await
-            .context("model loading did not complete")?
-            .with_context(|| {
-                format!(
-                    "cannot read the model repository {}",
-                    config.model_repository.display()
-                )
-            })?;
+        let repository = tokio::task::spawn_blocking(move || {
+            ModelRepository::open(&root, options, events::none())
+        })
+        .await
+        .context("model loading did not complete")?
+        .with_context(|| {
+            format!(
+                "cannot read the model repository {}",
+                config.model_repository.display()
+            )
+        })?;
         let repository = Arc::new(repository);
         if let Some(name) = &config.default_model {
             repository

@@ -10,6 +10,7 @@
 pub mod app;
 pub mod config;
 pub mod contract;
+pub mod events;
 pub mod graph;
 pub mod http;
 pub mod inference;

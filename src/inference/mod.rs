@@ -9,6 +9,7 @@ pub mod records;
 mod rows;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::repository::LoadedModel;
 use crate::runtime::{self, Output, RunError};
@@ -37,39 +38,84 @@ pub enum InferError {
 pub type Outputs = Vec<(String, Output)>;
 
 /// Runs `model` on `inputs`, returning the outputs named in `wanted` (all when `None`).
+/// Reports the inference (or its failure) to the model's event sink.
 pub async fn infer(
     model: Arc<LoadedModel>,
     inputs: Vec<Tensor>,
     wanted: Option<Vec<String>>,
 ) -> Result<Outputs, InferError> {
-    let rows = check_inputs(&model, &inputs)?;
+    let rows = match check_inputs(&model, &inputs) {
+        Ok(rows) => rows,
+        Err(e) => {
+            model
+                .events
+                .inference_failed(&model.name, model.version, e.kind());
+            return Err(e);
+        }
+    };
+    let queued = Instant::now();
     let permit = model
         .permits
         .clone()
         .acquire_owned()
         .await
         .map_err(|e| InferError::Aborted(e.to_string()))?;
+    let waited = queued.elapsed();
     let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || {
+    let runner = model.clone();
+    let result = tokio::task::spawn_blocking(move || {
         // The permit lives as long as the work, even if the caller stops waiting.
         let _permit = permit;
-        span.in_scope(|| run_blocking(&model, &inputs, rows, wanted.as_deref()))
+        span.in_scope(|| {
+            let started = Instant::now();
+            run_blocking(&runner, &inputs, rows, wanted.as_deref())
+                .map(|(outputs, executions)| (outputs, executions, started.elapsed()))
+        })
     })
     .await
-    .map_err(|e| InferError::Aborted(e.to_string()))?
+    .map_err(|e| InferError::Aborted(e.to_string()))
+    .and_then(|r| r);
+    match result {
+        Ok((outputs, executions, ran)) => {
+            model
+                .events
+                .inference(&model.name, model.version, rows, executions, waited, ran);
+            Ok(outputs)
+        }
+        Err(e) => {
+            model
+                .events
+                .inference_failed(&model.name, model.version, e.kind());
+            Err(e)
+        }
+    }
+}
+
+impl InferError {
+    /// A short, bounded label for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            InferError::Invalid(_) => "invalid_input",
+            InferError::NonFinite(_) => "non_finite_input",
+            InferError::Run(RunError::Convert(_)) => "conversion",
+            InferError::Run(RunError::Runtime(_)) => "runtime",
+            InferError::Aborted(_) => "aborted",
+        }
+    }
 }
 
 /// Runs on the calling (blocking) thread, in chunks when the graph has a fixed batch size.
+/// Returns the outputs and the number of graph executions.
 fn run_blocking(
     model: &LoadedModel,
     inputs: &[Tensor],
     rows: usize,
     wanted: Option<&[String]>,
-) -> Result<Outputs, InferError> {
+) -> Result<(Outputs, usize), InferError> {
     let mut session = model.pool.checkout();
     let chunk = match model.signature.max_batch {
         Some(m) if rows > m => m,
-        _ => return Ok(runtime::run(&mut session, inputs, wanted)?),
+        _ => return Ok((runtime::run(&mut session, inputs, wanted)?, 1)),
     };
     let mut parts: Vec<Outputs> = Vec::new();
     for start in (0..rows).step_by(chunk) {
@@ -77,7 +123,8 @@ fn run_blocking(
         let slice: Vec<Tensor> = inputs.iter().map(|t| slice_rows(t, start, end)).collect();
         parts.push(runtime::run(&mut session, &slice, wanted)?);
     }
-    join_chunks(parts)
+    let executions = parts.len();
+    Ok((join_chunks(parts)?, executions))
 }
 
 fn join_chunks(parts: Vec<Outputs>) -> Result<Outputs, InferError> {

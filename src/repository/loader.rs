@@ -5,6 +5,7 @@ use std::path::Path;
 use std::collections::HashMap;
 
 use crate::contract::{DataType, ModelConfig, ModelMetadata, TensorSpec};
+use crate::events::Events;
 use crate::graph::{self, KnownValue};
 use crate::runtime::{self, Output, SessionOptions, SessionPool};
 use crate::tensor::{Tensor, TensorData};
@@ -45,6 +46,7 @@ pub fn load_version(
     name: &str,
     version: u64,
     options: LoadOptions,
+    events: Events,
 ) -> Result<LoadedModel, LoadError> {
     let path = dir.display().to_string();
     let graph = dir.join("model.onnx");
@@ -110,6 +112,7 @@ pub fn load_version(
         version,
         metadata,
         config,
+        events,
         signature,
         permits: std::sync::Arc::new(tokio::sync::Semaphore::new(pool.size())),
         pool,

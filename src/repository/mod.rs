@@ -15,6 +15,8 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::events::Events;
+
 pub use loader::{LoadError, LoadOptions, load_version};
 pub use model::{LoadedModel, ModelSignature, OutputSpec};
 
@@ -58,19 +60,30 @@ pub enum LookupError {
 pub struct ModelRepository {
     root: PathBuf,
     options: LoadOptions,
+    events: Events,
     catalog: ArcSwap<Catalog>,
 }
 
 impl ModelRepository {
     /// Loads every model version under `root`. A version that fails is recorded with its
     /// reason and does not stop the others.
-    pub fn open(root: &Path, options: LoadOptions) -> std::io::Result<ModelRepository> {
-        let catalog = scan(root, options)?;
+    pub fn open(
+        root: &Path,
+        options: LoadOptions,
+        events: Events,
+    ) -> std::io::Result<ModelRepository> {
+        let catalog = scan(root, options, &events)?;
         Ok(ModelRepository {
             root: root.to_path_buf(),
             options,
+            events,
             catalog: ArcSwap::from_pointee(catalog),
         })
+    }
+
+    /// The sink this repository and its models report to.
+    pub fn events(&self) -> &Events {
+        &self.events
     }
 
     pub fn root(&self) -> &Path {
@@ -149,7 +162,7 @@ pub fn version_dirs(model_dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
     Ok(versions)
 }
 
-fn scan(root: &Path, options: LoadOptions) -> std::io::Result<Catalog> {
+fn scan(root: &Path, options: LoadOptions, events: &Events) -> std::io::Result<Catalog> {
     let mut catalog = Catalog::default();
     let mut names: Vec<(String, PathBuf)> = std::fs::read_dir(root)?
         .filter_map(Result::ok)
@@ -161,12 +174,15 @@ fn scan(root: &Path, options: LoadOptions) -> std::io::Result<Catalog> {
     for (name, dir) in names {
         let mut entry = ModelEntry::default();
         for (version, path) in version_dirs(&dir)? {
-            match load_version(&path, &name, version, options) {
+            let started = std::time::Instant::now();
+            match load_version(&path, &name, version, options, events.clone()) {
                 Ok(model) => {
+                    events.model_loaded(&name, version, started.elapsed(), false);
                     tracing::info!(model = %name, version, "loaded");
                     entry.loaded.insert(version, Arc::new(model));
                 }
                 Err(e) => {
+                    events.model_load_failed(&name, Some(version));
                     tracing::error!(model = %name, version, error = %e, "model failed to load");
                     entry.failed.insert(version, e.to_string());
                 }

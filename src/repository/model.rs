@@ -1,6 +1,7 @@
 //! A loaded model version: its sessions, signature and metadata.
 
 use crate::contract::{DataType, ModelConfig, ModelMetadata, TensorSpec};
+use crate::events::Events;
 use crate::runtime::SessionPool;
 
 /// One version of one model, ready to serve.
@@ -11,6 +12,8 @@ pub struct LoadedModel {
     pub metadata: Option<ModelMetadata>,
     /// `<name>/config.json`, or the defaults.
     pub config: ModelConfig,
+    /// Where this model reports its inferences.
+    pub events: Events,
     pub signature: ModelSignature,
     pub pool: SessionPool,
     /// One permit per session: a request holds one while its run is queued or running, so

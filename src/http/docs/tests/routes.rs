@@ -26,7 +26,8 @@ fn test_router() -> (axum::Router, tempfile::TempDir) {
         session: SessionOptions::default(),
         pool_size: 1,
     };
-    let repository = ModelRepository::open(dir.path(), options).expect("an empty repository");
+    let repository = ModelRepository::open(dir.path(), options, crate::events::none())
+        .expect("an empty repository");
     let state = AppState {
         repository: std::sync::Arc::new(repository),
         started: Instant::now(),
