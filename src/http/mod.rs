@@ -36,6 +36,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(mlflow::routes())
         .merge(docs::routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             deadline(request_timeout, req, next)
@@ -48,6 +49,13 @@ async fn deadline(limit: Duration, req: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
         Err(_) => ApiError::Timeout(limit.as_secs_f64()).into_response(),
+    }
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_string(),
     }
 }
 

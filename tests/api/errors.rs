@@ -111,3 +111,13 @@ async fn a_request_over_the_deadline_is_504() {
     let message = error_of(app.post_json("/predict/housing", &records).await, 504).await;
     assert!(message.contains("longer than"), "{message}");
 }
+
+#[tokio::test]
+async fn a_wrong_method_is_405_in_the_same_shape() {
+    let app = TestApp::spawn().await;
+    let message = error_of(app.get("/predict/iris").await, 405).await;
+    assert!(
+        message.contains("GET") && message.contains("/predict/iris"),
+        "{message}"
+    );
+}
