@@ -135,15 +135,21 @@ async fn an_unsupported_content_type_is_415() {
     assert!(error_of(response, 415).await.contains("text/csv"));
 }
 
-#[tokio::test]
-async fn nan_sent_in_binary_is_422_for_our_models() {
-    let app = TestApp::spawn().await;
+/// One iris row in binary form whose first feature is NaN: (JSON inputs, binary tail).
+fn iris_row_with_nan() -> (Vec<Value>, Vec<u8>) {
     let mut tail = f32_bytes(&[f32::NAN]);
     tail.extend(f32_bytes(&[3.5, 1.4, 0.2]));
-    let inputs: Vec<Value> = IRIS_FEATURES
+    let inputs = IRIS_FEATURES
         .iter()
         .map(|name| json!({"name": name, "datatype": "FP32", "shape": [1, 1], "parameters": {"binary_data_size": 4}}))
         .collect();
+    (inputs, tail)
+}
+
+#[tokio::test]
+async fn nan_sent_in_binary_is_422_for_our_models() {
+    let app = TestApp::spawn().await;
+    let (inputs, tail) = iris_row_with_nan();
     let response = post_binary(
         &app,
         "/v2/models/iris/infer",
@@ -222,12 +228,7 @@ async fn a_model_whose_config_allows_it_takes_nan() {
     )
     .expect("config");
     let app = TestApp::spawn_with(prediction_api::config::Config::for_tests(dir.path())).await;
-    let mut tail = f32_bytes(&[f32::NAN]);
-    tail.extend(f32_bytes(&[3.5, 1.4, 0.2]));
-    let inputs: Vec<Value> = IRIS_FEATURES
-        .iter()
-        .map(|name| json!({"name": name, "datatype": "FP32", "shape": [1, 1], "parameters": {"binary_data_size": 4}}))
-        .collect();
+    let (inputs, tail) = iris_row_with_nan();
     let response = post_binary(
         &app,
         "/v2/models/iris/infer",
