@@ -31,7 +31,9 @@ pub async fn assign(mut req: Request, next: Next) -> Response {
         None => generate(),
     };
     let route = req.extensions().get::<MatchedPath>().cloned();
-    let span = tracing::info_span!(
+    // At error level so that the span, and with it the request id, is on every line the
+    // filter lets through, whatever LOG_LEVEL is.
+    let span = tracing::error_span!(
         "request",
         method = %req.method(),
         route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str),
