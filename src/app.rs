@@ -9,8 +9,9 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::events;
+use crate::events::Events;
 use crate::http::{self, AppState};
+use crate::metrics::{self, Metrics};
 use crate::repository::{LoadOptions, ModelRepository};
 use crate::runtime::{self, SessionOptions};
 
@@ -35,19 +36,21 @@ impl Application {
             },
             pool_size: config.pool_size(),
         };
+        let metrics = Arc::new(Metrics::new().context("cannot set up the metrics registry")?);
         let root = config.model_repository.clone();
-        let repository = tokio::task::spawn_blocking(move || {
-            ModelRepository::open(&root, options, events::none())
-        })
-        .await
-        .context("model loading did not complete")?
-        .with_context(|| {
-            format!(
-                "cannot read the model repository {}",
-                config.model_repository.display()
-            )
-        })?;
+        let events: Events = metrics.clone();
+        let repository =
+            tokio::task::spawn_blocking(move || ModelRepository::open(&root, options, events))
+                .await
+                .context("model loading did not complete")?
+                .with_context(|| {
+                    format!(
+                        "cannot read the model repository {}",
+                        config.model_repository.display()
+                    )
+                })?;
         let repository = Arc::new(repository);
+        metrics.register_drift_source(metrics::unmeasured(repository.clone()));
         if let Some(name) = &config.default_model {
             repository
                 .get(name, None)
@@ -62,6 +65,7 @@ impl Application {
             started,
             max_body_bytes: config.max_body_bytes,
             default_model: config.default_model.as_deref().map(Arc::from),
+            metrics,
         };
         let router = http::router(state, config.request_timeout());
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");

@@ -27,7 +27,8 @@ pub struct Config {
     #[arg(long, env = "LOG_LEVEL", default_value = "info")]
     pub log_level: String,
 
-    /// Log line format: `text` for people, `json` for log collectors.
+    /// Log line format: `text` for people, `pretty` for people reading one request at a
+    /// time (multi-line), `json` for log collectors.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
@@ -64,6 +65,7 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
     Text,
+    Pretty,
     Json,
 }
 

@@ -31,6 +31,10 @@ pub trait ServingEvents: Send + Sync + 'static {
     }
     /// An inference failed; `kind` is a short, bounded label (`invalid_input`, `runtime`, …).
     fn inference_failed(&self, _model: &str, _version: u64, _kind: &'static str) {}
+    /// A request started waiting for a session of this model version.
+    fn queue_entered(&self, _model: &str, _version: u64) {}
+    /// A request stopped waiting: it got a session, or it was dropped while waiting.
+    fn queue_left(&self, _model: &str, _version: u64) {}
 }
 
 /// A sink that ignores everything.

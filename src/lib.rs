@@ -14,6 +14,7 @@ pub mod events;
 pub mod graph;
 pub mod http;
 pub mod inference;
+pub mod metrics;
 pub mod repository;
 pub mod runtime;
 pub mod telemetry;

@@ -5,8 +5,10 @@ pub mod body;
 pub mod docs;
 pub mod error;
 pub mod health;
+pub mod metrics;
 pub mod mlflow;
 pub mod predict;
+pub mod request_id;
 mod state;
 pub mod v1;
 pub mod v2;
@@ -20,10 +22,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 pub use error::ApiError;
+pub use request_id::RequestId;
 pub use state::AppState;
 
 /// Every route of the server.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let registry = state.metrics.clone();
     Router::new()
         .route("/health", get(health::health))
         .route("/models/info", get(health::models_info))
@@ -35,12 +39,16 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(v2::routes())
         .merge(mlflow::routes())
         .merge(docs::routes())
+        .merge(metrics::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             deadline(request_timeout, req, next)
         }))
+        // Outside the deadline, so a 504 is counted and logged like any answer.
+        .layer(middleware::from_fn_with_state(registry, metrics::track))
+        .layer(middleware::from_fn(request_id::assign))
         .with_state(state)
 }
 

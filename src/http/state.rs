@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::metrics::Metrics;
 use crate::repository::ModelRepository;
 
 #[derive(Clone)]
@@ -13,4 +14,6 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// The model MLflow's `/invocations` and `/ping` answer for.
     pub default_model: Option<Arc<str>>,
+    /// The application's metrics registry.
+    pub metrics: Arc<Metrics>,
 }

@@ -53,15 +53,20 @@ pub async fn infer(
             return Err(e);
         }
     };
+    let span = tracing::Span::current();
+    span.record("model", model.name.as_str());
+    span.record("version", model.version);
+    span.record("rows", rows);
     let queued = Instant::now();
+    let waiting = Waiting::enter(&model);
     let permit = model
         .permits
         .clone()
         .acquire_owned()
         .await
         .map_err(|e| InferError::Aborted(e.to_string()))?;
+    drop(waiting);
     let waited = queued.elapsed();
-    let span = tracing::Span::current();
     let runner = model.clone();
     let result = tokio::task::spawn_blocking(move || {
         // The permit lives as long as the work, even if the caller stops waiting.
@@ -91,7 +96,33 @@ pub async fn infer(
     }
 }
 
+/// Counts a request as queued for a session until dropped, also when the caller gives up
+/// (a timeout drops the future mid-wait).
+struct Waiting<'a>(&'a LoadedModel);
+
+impl<'a> Waiting<'a> {
+    fn enter(model: &'a LoadedModel) -> Waiting<'a> {
+        model.events.queue_entered(&model.name, model.version);
+        Waiting(model)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.events.queue_left(&self.0.name, self.0.version);
+    }
+}
+
 impl InferError {
+    /// Every value [`InferError::kind`] returns.
+    pub const KINDS: [&'static str; 5] = [
+        "invalid_input",
+        "non_finite_input",
+        "conversion",
+        "runtime",
+        "aborted",
+    ];
+
     /// A short, bounded label for metrics.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -183,7 +183,7 @@ fn scan(root: &Path, options: LoadOptions, events: &Events) -> std::io::Result<C
                 }
                 Err(e) => {
                     events.model_load_failed(&name, Some(version));
-                    tracing::error!(model = %name, version, error = %e, "model failed to load");
+                    tracing::error!(model = %name, version, error = %crate::telemetry::ErrorChain(&e), "model failed to load");
                     entry.failed.insert(version, e.to_string());
                 }
             }

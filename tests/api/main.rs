@@ -5,6 +5,7 @@ mod helpers;
 
 mod docs;
 mod errors;
+mod metrics;
 mod mlflow;
 mod predict;
 mod process;

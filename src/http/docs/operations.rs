@@ -94,6 +94,12 @@ const FAILED: Reply = Reply::Error {
     description: "The runtime failed on valid input; the cause is in the server log.",
 };
 
+const METRICS: Reply = Reply::Text {
+    status: 200,
+    description: "The series in Prometheus's text exposition format.",
+    media_types: &["text/plain; version=0.0.4; charset=utf-8"],
+    example: "# HELP prediction_api_predictions_total Rows predicted.\n# TYPE prediction_api_predictions_total counter\nprediction_api_predictions_total{model=\"iris\",version=\"1\"} 3\n",
+};
 const PREDICT: Reply = Reply::Json {
     status: 200,
     description: "One prediction for a record; an array in request order for an array.",
@@ -232,6 +238,28 @@ pub const OPERATIONS: &[Operation] = &[
             schema: schema::<ModelsInfo>,
             example: ex::models_info,
         }],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/metrics",
+        id: "metrics",
+        tag: Tag::Health,
+        summary: "Prometheus metrics",
+        description: "Every series in Prometheus's text format: HTTP requests by route template and status class, inference by model and version, model loads, the audit trail, feature drift and the process. The README lists the names.",
+        body: None,
+        replies: &[METRICS],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/metrics/prometheus",
+        id: "metricsPrometheus",
+        tag: Tag::Health,
+        summary: "Prometheus metrics (alias)",
+        description: "The same as `GET /metrics`, at the path the original service used.",
+        body: None,
+        replies: &[METRICS],
         admin: false,
     },
     Operation {

@@ -33,6 +33,7 @@ fn test_router() -> (axum::Router, tempfile::TempDir) {
         started: Instant::now(),
         max_body_bytes: 1 << 20,
         default_model: None,
+        metrics: std::sync::Arc::new(crate::metrics::Metrics::new().expect("metrics")),
     };
     (crate::http::router(state, Duration::from_secs(5)), dir)
 }
