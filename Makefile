@@ -9,7 +9,7 @@ PYTHON := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed-$(shell sha256sum tests/python/requirements.txt | cut -c1-16)
 API_PORT ?= 8000
 
-.PHONY: help setup ort venv chromium build run test lint fmt rust-test python-test models schema clean
+.PHONY: help setup ort venv chromium prometheus build run test lint fmt rust-test python-test models schema clean
 
 help:
 	@echo "make run    set up, build and serve models/ on port $(API_PORT)"
@@ -28,6 +28,10 @@ venv: $(VENV_STAMP)
 # Headless Chromium from Debian, for the browser test of the /docs page.
 chromium:
 	@scripts/setup-chromium.sh
+
+# Prometheus and promtool from Debian, for the monitoring tests against a real Prometheus.
+prometheus:
+	@scripts/setup-prometheus.sh
 
 $(VENV_STAMP): tests/python/requirements.txt
 	@echo "venv: installing test tooling into $(VENV)"
@@ -54,7 +58,7 @@ schema:
 
 ## Tests --------------------------------------------------------------------------------------
 
-test: setup venv chromium lint rust-test python-test
+test: setup venv chromium prometheus lint rust-test python-test
 
 lint:
 	cargo fmt --all -- --check
