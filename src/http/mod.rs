@@ -1,12 +1,14 @@
 //! HTTP: the router with every route and layer, one module per API family, and the one error
 //! type. Only this module knows JSON bodies and status codes.
 
+pub mod admin;
 pub mod body;
 pub mod docs;
 pub mod error;
 pub mod health;
 pub mod mlflow;
 pub mod predict;
+pub mod repository;
 mod state;
 pub mod v1;
 pub mod v2;
@@ -34,6 +36,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(v1::routes())
         .merge(v2::routes())
         .merge(mlflow::routes())
+        .merge(repository::routes())
         .merge(docs::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::disable())

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::admin::RepositoryApi;
 use crate::repository::ModelRepository;
 
 #[derive(Clone)]
@@ -13,4 +14,6 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// The model MLflow's `/invocations` and `/ping` answer for.
     pub default_model: Option<Arc<str>>,
+    /// Who may call the model repository API, and what it may do.
+    pub repository_api: Arc<RepositoryApi>,
 }

@@ -33,6 +33,9 @@ fn test_router() -> (axum::Router, tempfile::TempDir) {
         started: Instant::now(),
         max_body_bytes: 1 << 20,
         default_model: None,
+        repository_api: std::sync::Arc::new(crate::http::admin::RepositoryApi::from_config(
+            &crate::config::Config::for_tests(dir.path()),
+        )),
     };
     (crate::http::router(state, Duration::from_secs(5)), dir)
 }
