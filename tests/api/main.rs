@@ -8,6 +8,7 @@ mod errors;
 mod mlflow;
 mod predict;
 mod process;
+mod repository;
 mod server;
 mod v1;
 mod v2;
