@@ -134,6 +134,9 @@ impl ModelRepository {
                 Ok(())
             }
             Err(failures) => {
+                if failures.contains_key(&None) {
+                    self.events.model_load_failed(name, None);
+                }
                 self.keep_after_failure(name, &failures);
                 // An upload that failed never reached the disk: the folder's fingerprint stands.
                 let seen = if staged.is_some() {
@@ -303,3 +306,6 @@ fn describe(failures: &BTreeMap<Option<u64>, String>) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+#[cfg(test)]
+mod tests;

@@ -242,7 +242,10 @@ async fn external_data_inside_the_model_folder_loads() {
     let record = crate::helpers::housing_record();
     let original = json_with_status(app.post_json("/predict/housing", &record).await, 200).await;
     let external = json_with_status(app.post_json("/predict/external", &record).await, 200).await;
-    let (a, b) = (original["prediction"].as_f64(), external["prediction"].as_f64());
+    let (a, b) = (
+        original["prediction"].as_f64(),
+        external["prediction"].as_f64(),
+    );
     assert!(a.is_some() && b.is_some(), "{original} {external}");
     assert!(
         (a.unwrap_or(0.0) - b.unwrap_or(1.0)).abs() < 1e-3,

@@ -69,7 +69,7 @@ async fn reloads_under_load_lose_no_request() {
     let mut reloads = 0u64;
     while (reloads < MIN_RELOADS || started.elapsed() < MIN_DURATION) && started.elapsed() < GIVE_UP
     {
-        let next: &[u8] = if reloads % 2 == 0 { &b } else { &a };
+        let next: &[u8] = if reloads.is_multiple_of(2) { &b } else { &a };
         swapping.store(true, Ordering::Relaxed);
         load_upload(&app, "swap", &[("file:1/model.onnx", next)], 200).await;
         swapping.store(false, Ordering::Relaxed);
