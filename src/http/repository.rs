@@ -14,7 +14,7 @@ use super::body::{RawBody, check_json_content_type, parse_json};
 use super::error::ApiError;
 use super::state::AppState;
 use crate::config::ModelControlMode;
-use crate::repository::{IndexEntry, RepositoryError, Upload};
+use crate::repository::{IndexEntry, RepositoryError, Upload, VersionState};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -65,7 +65,7 @@ async fn index(
     .await??;
     Ok(Json(
         rows.into_iter()
-            .filter(|r| !request.ready || r.state.as_str() == "READY")
+            .filter(|r| !request.ready || r.state == VersionState::Ready)
             .map(row)
             .collect(),
     ))

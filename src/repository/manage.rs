@@ -72,6 +72,16 @@ struct Loading<'a> {
     name: String,
 }
 
+impl<'a> Loading<'a> {
+    fn mark(repository: &'a ModelRepository, name: &str) -> Loading<'a> {
+        lock(&repository.loading).insert(name.to_string());
+        Loading {
+            repository,
+            name: name.to_string(),
+        }
+    }
+}
+
 impl Drop for Loading<'_> {
     fn drop(&mut self) {
         lock(&self.repository.loading).remove(&self.name);
@@ -93,11 +103,7 @@ impl ModelRepository {
             return Err(RepositoryError::BadName(name.to_string()));
         }
         let _changes = lock(&self.changes);
-        lock(&self.loading).insert(name.to_string());
-        let _loading = Loading {
-            repository: self,
-            name: name.to_string(),
-        };
+        let _loading = Loading::mark(self, name);
         let target = self.root.join(name);
         let staged =
             match &upload {
@@ -109,48 +115,61 @@ impl ModelRepository {
             };
         let source = staged.as_ref().map_or(target.as_path(), Staged::path);
         let fingerprint = Fingerprint::of(source);
-        let outcome = self.load_versions(name, source).map_err(|failures| {
-            // Name the model folder, not the staging folder, in messages.
-            let staged_at = source.display().to_string();
-            let shown = target.display().to_string();
-            failures
-                .into_iter()
-                .map(|(v, reason)| (v, reason.replace(&staged_at, &shown)))
-                .collect::<BTreeMap<_, _>>()
-        });
-        match outcome {
-            Ok(loaded) => {
-                let fingerprint = match staged {
-                    Some(staged) => {
-                        staged.install(&self.root, name).map_err(|e| {
-                            RepositoryError::Io(format!("cannot install model `{name}`: {e}"))
-                        })?;
-                        Fingerprint::of(&target)
-                    }
-                    None => fingerprint,
-                };
-                self.swap_in(name, loaded);
-                self.set_status(name, Some(fingerprint), BTreeMap::new());
-                Ok(())
-            }
+        match self.load_versions(name, source) {
+            Ok(loaded) => self.commit(name, staged, fingerprint, loaded),
             Err(failures) => {
-                if failures.contains_key(&None) {
-                    self.events.model_load_failed(name, None);
-                }
-                self.keep_after_failure(name, &failures);
+                // Name the model folder, not the staging folder, in messages.
+                let (staged_at, shown) =
+                    (source.display().to_string(), target.display().to_string());
+                let failures = failures
+                    .into_iter()
+                    .map(|(v, reason)| (v, reason.replace(&staged_at, &shown)))
+                    .collect();
                 // An upload that failed never reached the disk: the folder's fingerprint stands.
-                let seen = if staged.is_some() {
-                    None
-                } else {
-                    Some(fingerprint)
-                };
-                let reason = describe(&failures);
-                self.set_status(name, seen, failures);
-                Err(RepositoryError::LoadFailed {
-                    name: name.to_string(),
-                    reason,
-                })
+                let seen = staged.is_none().then_some(fingerprint);
+                Err(self.record_failure(name, seen, failures))
             }
+        }
+    }
+
+    /// Installs an upload, then swaps the loaded versions in.
+    fn commit(
+        &self,
+        name: &str,
+        staged: Option<Staged>,
+        fingerprint: Fingerprint,
+        loaded: Loaded,
+    ) -> Result<(), RepositoryError> {
+        let fingerprint = match staged {
+            Some(staged) => {
+                staged.install(&self.root, name).map_err(|e| {
+                    RepositoryError::Io(format!("cannot install model `{name}`: {e}"))
+                })?;
+                Fingerprint::of(&self.root.join(name))
+            }
+            None => fingerprint,
+        };
+        self.swap_in(name, loaded);
+        self.set_status(name, Some(fingerprint), BTreeMap::new());
+        Ok(())
+    }
+
+    /// Reports and remembers a failed load; what serves keeps serving.
+    fn record_failure(
+        &self,
+        name: &str,
+        seen: Option<Fingerprint>,
+        failures: Failures,
+    ) -> RepositoryError {
+        if failures.contains_key(&None) {
+            self.events.model_load_failed(name, None);
+        }
+        self.keep_after_failure(name, &failures);
+        let reason = describe(&failures);
+        self.set_status(name, seen, failures);
+        RepositoryError::LoadFailed {
+            name: name.to_string(),
+            reason,
         }
     }
 

@@ -198,3 +198,30 @@ async fn a_folder_without_an_integer_version_is_refused() {
     );
     iris_still_serves(&app).await;
 }
+
+#[tokio::test]
+async fn external_data_through_a_symlink_out_of_the_folder_is_refused() {
+    let repo = repository_copy();
+    let app = spawn_admin(repo.path()).await;
+    let outside = repo.path().join("secret.bin");
+    let (graph, weights) = graphs::housing_with_external_coefficients("weights.bin");
+    std::fs::write(&outside, &weights).expect("write");
+    let version = repo.path().join("linked/1");
+    std::fs::create_dir_all(&version).expect("mkdir");
+    std::fs::write(version.join("model.onnx"), graph).expect("write");
+    std::os::unix::fs::symlink(&outside, version.join("weights.bin")).expect("symlink");
+    let response = admin(&app, "/v2/repository/models/linked/load", None).await;
+    let body = json_with_status(response, 400).await;
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("resolves outside")),
+        "{body}"
+    );
+    iris_still_serves(&app).await;
+    // The same file inside the folder loads.
+    std::fs::remove_file(version.join("weights.bin")).expect("unlink");
+    std::fs::rename(&outside, version.join("weights.bin")).expect("move");
+    let response = admin(&app, "/v2/repository/models/linked/load", None).await;
+    assert_eq!(response.status(), 200);
+}

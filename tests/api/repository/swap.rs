@@ -98,3 +98,27 @@ async fn reloads_under_load_lose_no_request() {
     assert_eq!(foreign, 0);
     assert!(requests > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_reloads_of_one_model_do_not_lose_each_other() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let app = Arc::new(spawn_admin(repo.path()).await);
+    let a = graphs::iris_with_labels(&["setosa", "versicolor", "virginica"]);
+    let b = graphs::iris_with_labels(&["A", "B", "C"]);
+    let uploads: Vec<_> = (0..6)
+        .map(|i| {
+            let (app, graph) = (app.clone(), if i % 2 == 0 { a.clone() } else { b.clone() });
+            tokio::spawn(async move {
+                load_upload(&app, "raced", &[("file:1/model.onnx", &graph)], 200).await;
+            })
+        })
+        .collect();
+    for upload in uploads {
+        upload.await.expect("an upload finished");
+    }
+    // What serves is what the folder holds: the last swap and the last install are one step.
+    let on_disk = std::fs::read(repo.path().join("raced/1/model.onnx")).expect("installed");
+    let expected = if on_disk == a { "setosa" } else { "A" };
+    assert!(on_disk == a || on_disk == b);
+    assert_eq!(iris_label(&app, "raced").await, Ok(expected.to_string()));
+}
