@@ -8,11 +8,12 @@ use anyhow::Context;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::config::Config;
+use crate::config::{Config, ModelControlMode};
 use crate::events::Events;
+use crate::http::admin::RepositoryApi;
 use crate::http::{self, AppState};
 use crate::metrics::{self, Metrics};
-use crate::repository::{LoadOptions, ModelRepository};
+use crate::repository::{LoadOptions, ModelRepository, poll};
 use crate::runtime::{self, SessionOptions};
 
 /// A bound, ready-to-serve application: every model is loaded and warmed up.
@@ -21,6 +22,8 @@ pub struct Application {
     router: Router,
     repository: Arc<ModelRepository>,
     shutdown_timeout: Duration,
+    /// The polling task in `poll` mode, stopped with the server.
+    poller: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -33,6 +36,7 @@ impl Application {
         let options = LoadOptions {
             session: SessionOptions {
                 intra_threads: config.intra_op_threads,
+                cpu_arena: config.cpu_arena,
             },
             pool_size: config.pool_size(),
         };
@@ -66,7 +70,10 @@ impl Application {
             max_body_bytes: config.max_body_bytes,
             default_model: config.default_model.as_deref().map(Arc::from),
             metrics,
+            repository_api: Arc::new(RepositoryApi::from_config(config)),
         };
+        let poller = (config.model_control_mode == ModelControlMode::Poll)
+            .then(|| poll::spawn(repository.clone(), config.repository_poll_interval()));
         let router = http::router(state, config.request_timeout());
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
         Ok(Application {
@@ -74,6 +81,7 @@ impl Application {
             router,
             repository,
             shutdown_timeout: config.shutdown_timeout(),
+            poller,
         })
     }
 
@@ -99,6 +107,7 @@ impl Application {
         };
         let server = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
         let grace = self.shutdown_timeout;
+        let _poller = self.poller.map(AbortOnDrop);
         tokio::select! {
             result = server.into_future() => result,
             () = async {
@@ -109,5 +118,14 @@ impl Application {
                 Ok(())
             }
         }
+    }
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -60,6 +60,67 @@ pub struct Config {
     /// Longest wait for requests in flight at shutdown, in seconds.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 10.0)]
     pub shutdown_timeout_secs: f64,
+
+    /// Token the model repository API requires (`Authorization: Bearer <token>`). Without
+    /// one, that API is refused (see --allow-unauthenticated-admin).
+    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<Secret>,
+
+    /// Open the model repository API without a token. Honoured only when --host is a loopback
+    /// address; the server refuses to start otherwise.
+    #[arg(long, env = "ALLOW_UNAUTHENTICATED_ADMIN")]
+    pub allow_unauthenticated_admin: bool,
+
+    /// How models change while serving: `none` (what loaded at start stays; load and unload
+    /// calls are refused), `explicit` (the repository API loads and unloads), `poll` (the
+    /// folder is read again every --repository-poll-secs). Every mode loads all models at start.
+    #[arg(long, env = "MODEL_CONTROL_MODE", value_enum, default_value_t = ModelControlMode::Explicit)]
+    pub model_control_mode: ModelControlMode,
+
+    /// Seconds between two reads of the repository folder in `poll` mode.
+    #[arg(long, env = "REPOSITORY_POLL_SECS", default_value_t = 15.0)]
+    pub repository_poll_secs: f64,
+
+    /// Largest total size of the files in one model upload, in bytes, after base64 decoding
+    /// (larger ones get 413). The request body limit applies to the encoded request too.
+    #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 48 * 1024 * 1024)]
+    pub max_upload_bytes: usize,
+
+    /// ONNX Runtime's CPU memory arena (`true` or `false`): faster allocation of large
+    /// tensors, but memory it grabs is kept until the session is dropped.
+    #[arg(long, env = "CPU_ARENA", default_value_t = true, action = clap::ArgAction::Set)]
+    pub cpu_arena: bool,
+}
+
+/// A secret from the command line or environment: its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+/// How models change while the server runs (Triton's `--model-control-mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModelControlMode {
+    None,
+    Explicit,
+    Poll,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -78,9 +139,23 @@ impl Config {
         if self.session_pool_size == Some(0) {
             return Err("--session-pool-size must be at least 1".into());
         }
+        if self
+            .admin_token
+            .as_ref()
+            .is_some_and(|t| t.expose().trim().is_empty())
+        {
+            return Err("--admin-token (ADMIN_TOKEN) must not be empty".into());
+        }
+        if self.allow_unauthenticated_admin && !self.host.is_loopback() {
+            return Err(format!(
+                "--allow-unauthenticated-admin is only honoured when the server listens on loopback, not on {}: set --admin-token (ADMIN_TOKEN) instead",
+                self.host
+            ));
+        }
         for (flag, secs) in [
             ("--request-timeout-secs", self.request_timeout_secs),
             ("--shutdown-timeout-secs", self.shutdown_timeout_secs),
+            ("--repository-poll-secs", self.repository_poll_secs),
         ] {
             if !(secs.is_finite() && secs > 0.0) {
                 return Err(format!("{flag} must be a positive number of seconds"));
@@ -100,6 +175,10 @@ impl Config {
 
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs_f64(self.shutdown_timeout_secs)
+    }
+
+    pub fn repository_poll_interval(&self) -> Duration {
+        Duration::from_secs_f64(self.repository_poll_secs)
     }
 
     /// A configuration for tests: port 0 on loopback, the given repository, defaults otherwise.

@@ -1,12 +1,15 @@
 //! Reading an ONNX file as data, without running it: the protobuf messages and what the server
-//! learns from a graph before ONNX Runtime sees it (here: valid values to warm a model up with).
+//! learns from a graph before ONNX Runtime sees it: valid values to warm a model up with, and
+//! the checks that refuse hostile graphs ([`check`]).
 
+pub mod check;
 pub mod proto;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use prost::Message;
 
+pub use check::{CheckError, check_model, external_locations};
 use proto::{AttributeProto, GraphProto, ModelProto};
 
 /// Why a file is not a readable ONNX model.
@@ -14,12 +17,17 @@ use proto::{AttributeProto, GraphProto, ModelProto};
 pub enum GraphError {
     #[error("not an ONNX model: {0}")]
     Decode(String),
-    #[error("the model has no graph")]
+    #[error("not an ONNX model: the file is empty")]
+    Empty,
+    #[error("not an ONNX model: it has no graph")]
     NoGraph,
 }
 
 /// Decodes the bytes of a `.onnx` file.
 pub fn decode(bytes: &[u8]) -> Result<ModelProto, GraphError> {
+    if bytes.is_empty() {
+        return Err(GraphError::Empty);
+    }
     let model = ModelProto::decode(bytes).map_err(|e| GraphError::Decode(e.to_string()))?;
     if model.graph.is_none() {
         return Err(GraphError::NoGraph);
@@ -143,6 +151,7 @@ mod tests {
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert!(decode(b"definitely not protobuf \xff\xff").is_err());
-        assert!(matches!(decode(b""), Err(GraphError::NoGraph)));
+        assert!(matches!(decode(b""), Err(GraphError::Empty)));
+        assert!(matches!(decode(b"\x08\x0a"), Err(GraphError::NoGraph)));
     }
 }

@@ -27,6 +27,22 @@ pub struct ModelProto {
     pub graph: Option<GraphProto>,
     #[prost(message, repeated, tag = "14")]
     pub metadata_props: Vec<StringStringEntryProto>,
+    /// Model-local functions: their nodes run like the graph's, so they are checked too.
+    #[prost(message, repeated, tag = "25")]
+    pub functions: Vec<FunctionProto>,
+}
+
+/// A model-local function (read only to check what it calls).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct FunctionProto {
+    #[prost(string, optional, tag = "1")]
+    pub name: Option<String>,
+    #[prost(message, repeated, tag = "7")]
+    pub node: Vec<NodeProto>,
+    #[prost(message, repeated, tag = "9")]
+    pub opset_import: Vec<OperatorSetIdProto>,
+    #[prost(string, optional, tag = "10")]
+    pub domain: Option<String>,
 }
 
 /// One operator set the model uses: `""` is the default domain, `"ai.onnx.ml"` the ML one.
@@ -64,6 +80,19 @@ pub struct GraphProto {
     pub output: Vec<ValueInfoProto>,
     #[prost(message, repeated, tag = "13")]
     pub value_info: Vec<ValueInfoProto>,
+    #[prost(message, repeated, tag = "15")]
+    pub sparse_initializer: Vec<SparseTensorProto>,
+}
+
+/// A sparse constant: its values and indices are ordinary tensors (and may be external).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SparseTensorProto {
+    #[prost(message, optional, tag = "1")]
+    pub values: Option<TensorProto>,
+    #[prost(message, optional, tag = "2")]
+    pub indices: Option<TensorProto>,
+    #[prost(int64, repeated, packed = "false", tag = "3")]
+    pub dims: Vec<i64>,
 }
 
 /// One operator application.
@@ -106,6 +135,15 @@ pub struct AttributeProto {
     pub ints: Vec<i64>,
     #[prost(bytes = "vec", repeated, tag = "9")]
     pub strings: Vec<Vec<u8>>,
+    /// A subgraph (the branches of `If`, the body of `Loop` and `Scan`).
+    #[prost(message, optional, boxed, tag = "6")]
+    pub g: Option<Box<GraphProto>>,
+    #[prost(message, repeated, tag = "10")]
+    pub tensors: Vec<TensorProto>,
+    #[prost(message, repeated, tag = "11")]
+    pub graphs: Vec<GraphProto>,
+    #[prost(message, optional, tag = "22")]
+    pub sparse_tensor: Option<SparseTensorProto>,
 }
 
 /// `AttributeProto.AttributeType`: the kinds of attribute value we write (and the rest of the
@@ -153,6 +191,20 @@ pub struct TensorProto {
     pub raw_data: Option<Vec<u8>>,
     #[prost(double, repeated, packed = "true", tag = "10")]
     pub double_data: Vec<f64>,
+    /// `location`, `offset`, `length`, `checksum` of data kept in a file beside the graph.
+    #[prost(message, repeated, tag = "13")]
+    pub external_data: Vec<StringStringEntryProto>,
+    /// `TensorProto.DataLocation`: `DEFAULT` (0) inside the message, `EXTERNAL` (1) in a file.
+    #[prost(enumeration = "DataLocation", optional, tag = "14")]
+    pub data_location: Option<i32>,
+}
+
+/// `TensorProto.DataLocation`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
+#[repr(i32)]
+pub enum DataLocation {
+    Default = 0,
+    External = 1,
 }
 
 /// `TensorProto.DataType`: element types, as used by `data_type` and `elem_type` fields.

@@ -157,7 +157,7 @@ pub async fn server_metadata() -> Json<ServerMetadata> {
     Json(ServerMetadata {
         name: "prediction-api",
         version: env!("CARGO_PKG_VERSION"),
-        extensions: vec!["binary_tensor_data"],
+        extensions: vec!["binary_tensor_data", "model_repository"],
     })
 }
 

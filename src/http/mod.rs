@@ -1,6 +1,7 @@
 //! HTTP: the router with every route and layer, one module per API family, and the one error
 //! type. Only this module knows JSON bodies and status codes.
 
+pub mod admin;
 pub mod body;
 pub mod docs;
 pub mod error;
@@ -8,6 +9,7 @@ pub mod health;
 pub mod metrics;
 pub mod mlflow;
 pub mod predict;
+pub mod repository;
 pub mod request_id;
 mod state;
 pub mod v1;
@@ -38,6 +40,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(v1::routes())
         .merge(v2::routes())
         .merge(mlflow::routes())
+        .merge(repository::routes())
         .merge(docs::routes())
         .merge(metrics::routes())
         .fallback(not_found)

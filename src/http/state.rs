@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::admin::RepositoryApi;
 use crate::metrics::Metrics;
 use crate::repository::ModelRepository;
 
@@ -16,4 +17,6 @@ pub struct AppState {
     pub default_model: Option<Arc<str>>,
     /// The application's metrics registry.
     pub metrics: Arc<Metrics>,
+    /// Who may call the model repository API, and what it may do.
+    pub repository_api: Arc<RepositoryApi>,
 }

@@ -28,6 +28,9 @@ pub enum LoadError {
     MissingGraph { path: String },
     #[error("{path}/model.onnx: {reason}")]
     Unreadable { path: String, reason: String },
+    /// The graph failed a check made before the runtime opens it (see `graph::check`).
+    #[error("{path}/model.onnx refused: {reason}")]
+    Refused { path: String, reason: String },
     #[error("{path}: invalid config: {reason}")]
     Config { path: String, reason: String },
     #[error("{path}: invalid metadata.json: {reason}")]
@@ -57,13 +60,17 @@ pub fn load_version(
         path: path.clone(),
         reason: e.to_string(),
     })?;
-    let known = graph::decode(&bytes)
-        .map(|model| graph::known_input_values(&model))
-        .map_err(|e| LoadError::Unreadable {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
+    let model = graph::decode(&bytes).map_err(|e| LoadError::Unreadable {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
     drop(bytes);
+    graph::check_model(&model, dir).map_err(|e| LoadError::Refused {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    let known = graph::known_input_values(&model);
+    drop(model);
     let metadata = read_metadata(dir)?;
     let config = read_config(dir)?;
     let pool = SessionPool::open(&graph, options.session, options.pool_size)?;

@@ -6,19 +6,28 @@
 //! `Arc<LoadedModel>` it started with, so a version replaced meanwhile finishes its work and
 //! is dropped (with its sessions) when the last request using it ends.
 
+mod fingerprint;
+mod index;
 mod loader;
+mod manage;
 mod model;
+pub mod poll;
+mod staging;
+pub mod upload;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
 use crate::events::Events;
 
+pub use index::{IndexEntry, VersionState};
 pub use loader::{LoadError, LoadOptions, load_version};
+pub use manage::RepositoryError;
 pub use model::{LoadedModel, ModelSignature, OutputSpec};
+pub use upload::Upload;
 
 /// Every model the server knows, by name.
 #[derive(Default)]
@@ -62,6 +71,14 @@ pub struct ModelRepository {
     options: LoadOptions,
     events: Events,
     catalog: ArcSwap<Catalog>,
+    /// Held while a model is (re)loaded or unloaded and the catalog swapped, so that two
+    /// changes never build on the same old catalog and lose one another. Only ever taken on
+    /// blocking threads.
+    changes: Mutex<()>,
+    /// What the last load of each model saw on disk, and how it ended.
+    status: Mutex<BTreeMap<String, manage::ModelStatus>>,
+    /// Models being loaded right now (the index shows them as `LOADING`).
+    loading: Mutex<BTreeSet<String>>,
 }
 
 impl ModelRepository {
@@ -72,12 +89,17 @@ impl ModelRepository {
         options: LoadOptions,
         events: Events,
     ) -> std::io::Result<ModelRepository> {
+        // Fingerprints first: a file changed during the scan then differs at the next poll.
+        let status = manage::initial_status(root)?;
         let catalog = scan(root, options, &events)?;
         Ok(ModelRepository {
             root: root.to_path_buf(),
             options,
             events,
             catalog: ArcSwap::from_pointee(catalog),
+            changes: Mutex::new(()),
+            status: Mutex::new(status),
+            loading: Mutex::new(BTreeSet::new()),
         })
     }
 
@@ -162,8 +184,8 @@ pub fn version_dirs(model_dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
     Ok(versions)
 }
 
-fn scan(root: &Path, options: LoadOptions, events: &Events) -> std::io::Result<Catalog> {
-    let mut catalog = Catalog::default();
+/// Model folders of the repository (names not starting with `.`), sorted by name.
+pub fn model_dirs(root: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
     let mut names: Vec<(String, PathBuf)> = std::fs::read_dir(root)?
         .filter_map(Result::ok)
         .filter(|e| e.path().is_dir())
@@ -171,7 +193,12 @@ fn scan(root: &Path, options: LoadOptions, events: &Events) -> std::io::Result<C
         .filter(|(name, _)| !name.starts_with('.'))
         .collect();
     names.sort();
-    for (name, dir) in names {
+    Ok(names)
+}
+
+fn scan(root: &Path, options: LoadOptions, events: &Events) -> std::io::Result<Catalog> {
+    let mut catalog = Catalog::default();
+    for (name, dir) in model_dirs(root)? {
         let mut entry = ModelEntry::default();
         for (version, path) in version_dirs(&dir)? {
             let started = std::time::Instant::now();

@@ -9,6 +9,7 @@ mod metrics;
 mod mlflow;
 mod predict;
 mod process;
+mod repository;
 mod server;
 mod v1;
 mod v2;

@@ -231,3 +231,44 @@ pub fn server_metadata() -> Value {
     json!({"name": "prediction-api", "version": env!("CARGO_PKG_VERSION"),
            "extensions": ["binary_tensor_data"]})
 }
+
+pub fn repository_index() -> Vec<Example> {
+    vec![
+        example("all", "Every model and version", json!({})),
+        example("ready", "Only the ready ones", json!({"ready": true})),
+    ]
+}
+
+pub fn repository_index_response() -> Value {
+    json!([
+        {"name": "housing", "version": "1", "state": "READY", "reason": ""},
+        {"name": "iris", "version": "1", "state": "READY", "reason": ""},
+        {"name": "uploaded", "version": "1", "state": "UNAVAILABLE", "reason": "unloaded"}
+    ])
+}
+
+pub fn repository_load() -> Vec<Example> {
+    vec![
+        example(
+            "disk",
+            "Load or reload from the repository folder",
+            json!({}),
+        ),
+        example(
+            "upload",
+            "Upload a model: config.json as a string, files as base64",
+            json!({"parameters": {
+                "config": "{\"allow_non_finite\": false}",
+                "file:1/model.onnx": "CAoSB3NrbDJvbm54"
+            }}),
+        ),
+    ]
+}
+
+pub fn repository_unload() -> Vec<Example> {
+    vec![example(
+        "unload",
+        "What tritonclient sends",
+        json!({"parameters": {"unload_dependents": false}}),
+    )]
+}

@@ -9,6 +9,7 @@ use super::shapes::*;
 use crate::http::health::{
     HealthResponse, LiveResponse, ModelsInfo, ReadyResponse, ServerMetadata,
 };
+use crate::http::repository::{IndexRequest, IndexRow, ModelRequest};
 use crate::tensor::{InferenceRequest, InferenceResponse};
 
 /// The groups of operations, in the order the docs page shows them.
@@ -183,6 +184,23 @@ const MLFLOW_BODY: Body = Body {
     required: true,
     binary: false,
     examples: ex::mlflow,
+};
+
+const NO_TOKEN: Reply = Reply::Error {
+    status: 401,
+    description: "No `Authorization: Bearer <ADMIN_TOKEN>` header.",
+};
+const BAD_TOKEN: Reply = Reply::Error {
+    status: 403,
+    description: "A wrong token, or the repository API is disabled (no `--admin-token`); the message says how to enable it.",
+};
+const LOADED: Reply = Reply::Empty {
+    status: 200,
+    description: "Done: the model serves its new versions (or no longer serves), with an empty body.",
+};
+const LOAD_FAILED: Reply = Reply::Error {
+    status: 400,
+    description: "The model could not be loaded (the message says why: not an ONNX model, a refused graph, a bad `file:` name…), or load/unload is not allowed in this model control mode. What was serving still serves.",
 };
 
 const V2_PREDICT_DESCRIPTION: &str = "Runs the model on the given tensors. `shape` is the whole batch's shape and `data` holds its elements row-major (flat or nested). Omitted `outputs` means every output. Datatypes: BOOL, UINT8…UINT64, INT8…INT64, FP32, FP64, BYTES (strings) in JSON; FP16 and BF16 only as binary data.";
@@ -383,6 +401,81 @@ pub const OPERATIONS: &[Operation] = &[
         body: Some(V2_INFER_BODY),
         replies: &V2_INFER_REPLIES,
         admin: false,
+    },
+    Operation {
+        method: Method::Post,
+        path: "/v2/repository/index",
+        id: "repositoryIndex",
+        tag: Tag::V2,
+        summary: "Model repository index",
+        description: "Reads the repository folder again and lists every model and version on disk or loaded, with its state (`READY`, `UNAVAILABLE`, `LOADING`) and why it is unavailable. The body may be empty.",
+        body: Some(Body {
+            schema: schema::<IndexRequest>,
+            description: "Optional; `ready: true` lists only the ready versions.",
+            required: false,
+            binary: false,
+            examples: ex::repository_index,
+        }),
+        replies: &[
+            Reply::Json {
+                status: 200,
+                description: "One row per model version.",
+                schema: schema::<Vec<IndexRow>>,
+                example: ex::repository_index_response,
+            },
+            MALFORMED,
+            NO_TOKEN,
+            BAD_TOKEN,
+        ],
+        admin: true,
+    },
+    Operation {
+        method: Method::Post,
+        path: "/v2/repository/models/{name}/load",
+        id: "repositoryLoad",
+        tag: Tag::V2,
+        summary: "Load or reload a model",
+        description: "Loads every integer version of the model from its folder, or from the files in the request (`parameters.config` as a JSON string, `parameters[\"file:<version>/<name>\"]` as base64; they replace the model's folder). The new versions are loaded and warmed up while the old ones serve, then swapped in at once; requests in flight finish on the version they started with. A failed load changes nothing.",
+        body: Some(Body {
+            schema: schema::<ModelRequest>,
+            description: "Optional: empty or `{}` loads from disk.",
+            required: false,
+            binary: false,
+            examples: ex::repository_load,
+        }),
+        replies: &[
+            LOADED,
+            LOAD_FAILED,
+            NO_TOKEN,
+            BAD_TOKEN,
+            Reply::Error {
+                status: 404,
+                description: "No folder of that name in the repository (and no files sent).",
+            },
+            Reply::Error {
+                status: 413,
+                description: "The body is larger than `--max-body-bytes`, or the decoded files than `--max-upload-bytes`.",
+            },
+            NOT_JSON,
+        ],
+        admin: true,
+    },
+    Operation {
+        method: Method::Post,
+        path: "/v2/repository/models/{name}/unload",
+        id: "repositoryUnload",
+        tag: Tag::V2,
+        summary: "Unload a model",
+        description: "New requests for the model get 404; requests in flight finish, then its sessions are dropped. The folder stays on disk.",
+        body: Some(Body {
+            schema: schema::<ModelRequest>,
+            description: "Optional; `parameters.unload_dependents` is accepted and has no effect.",
+            required: false,
+            binary: false,
+            examples: ex::repository_unload,
+        }),
+        replies: &[LOADED, LOAD_FAILED, NO_TOKEN, BAD_TOKEN, NO_MODEL],
+        admin: true,
     },
     Operation {
         method: Method::Post,

@@ -196,6 +196,7 @@ pub fn model(graph: GraphProto, doc: &str, metadata: &[(String, String)]) -> Mod
                 value: Some(value.clone()),
             })
             .collect(),
+        functions: vec![],
     }
 }
 
@@ -291,6 +292,7 @@ mod tests {
             )],
             output: vec![tensor_value("z", DataType::String, &[Dim::Batch])],
             value_info: vec![],
+            sparse_initializer: vec![],
         };
         let model = ModelProto {
             ir_version: Some(10),
@@ -314,6 +316,7 @@ mod tests {
                 key: Some("k".into()),
                 value: Some("v".into()),
             }],
+            functions: vec![],
         };
         let hex: String = encode(&model).iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(hex, REFERENCE);

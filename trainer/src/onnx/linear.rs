@@ -90,6 +90,7 @@ fn graph(spec: &LinearGraphSpec) -> GraphProto {
         input: parts.input,
         output: vec![tensor_value(LINEAR_OUTPUT, DataType::Float, &COLUMN)],
         value_info: vec![],
+        sparse_initializer: vec![],
     }
 }
 

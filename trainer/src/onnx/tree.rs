@@ -205,6 +205,7 @@ fn graph(spec: &TreeGraphSpec) -> GraphProto {
             ),
         ],
         value_info: vec![],
+        sparse_initializer: vec![],
     }
 }
 

@@ -34,6 +34,9 @@ fn test_router() -> (axum::Router, tempfile::TempDir) {
         max_body_bytes: 1 << 20,
         default_model: None,
         metrics: std::sync::Arc::new(crate::metrics::Metrics::new().expect("metrics")),
+        repository_api: std::sync::Arc::new(crate::http::admin::RepositoryApi::from_config(
+            &crate::config::Config::for_tests(dir.path()),
+        )),
     };
     (crate::http::router(state, Duration::from_secs(5)), dir)
 }
