@@ -8,7 +8,9 @@ use anyhow::Context;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use crate::audit::AuditWriter;
 use crate::config::Config;
+use crate::drift::DriftMonitor;
 use crate::events;
 use crate::http::{self, AppState};
 use crate::repository::{LoadOptions, ModelRepository};
@@ -19,6 +21,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     repository: Arc<ModelRepository>,
+    audit: AuditWriter,
     shutdown_timeout: Duration,
 }
 
@@ -57,11 +60,14 @@ impl Application {
         let listener = TcpListener::bind(address)
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
+        let audit = start_audit(config).await?;
         let state = AppState {
             repository: repository.clone(),
             started,
             max_body_bytes: config.max_body_bytes,
             default_model: config.default_model.as_deref().map(Arc::from),
+            audit: audit.clone(),
+            drift: DriftMonitor::new(config.drift_window),
         };
         let router = http::router(state, config.request_timeout());
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
@@ -69,6 +75,7 @@ impl Application {
             listener,
             router,
             repository,
+            audit,
             shutdown_timeout: config.shutdown_timeout(),
         })
     }
@@ -83,8 +90,20 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then stops accepting and lets requests in flight
-    /// finish, for at most the shutdown timeout.
+    /// finish, for at most the shutdown timeout; then writes what the audit queue holds.
     pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let audit = self.audit.clone();
+        let served = self.serve_until(shutdown).await;
+        if let Err(e) = tokio::task::spawn_blocking(move || audit.stop()).await {
+            tracing::error!(error = %e, "audit: could not flush the queue at shutdown");
+        }
+        served
+    }
+
+    async fn serve_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
@@ -106,4 +125,15 @@ impl Application {
             }
         }
     }
+}
+
+/// Opens the audit database and starts its writer (a no-op writer when the trail is off).
+async fn start_audit(config: &Config) -> anyhow::Result<AuditWriter> {
+    let Some(audit) = config.audit() else {
+        return Ok(AuditWriter::disabled());
+    };
+    let writer = tokio::task::spawn_blocking(move || AuditWriter::start(&audit))
+        .await
+        .context("the audit writer did not start")??;
+    Ok(writer)
 }

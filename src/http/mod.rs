@@ -8,6 +8,7 @@ pub mod health;
 pub mod mlflow;
 pub mod predict;
 mod state;
+pub mod trail;
 pub mod v1;
 pub mod v2;
 

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::audit::AuditWriter;
+use crate::drift::DriftMonitor;
 use crate::repository::ModelRepository;
 
 #[derive(Clone)]
@@ -13,4 +15,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// The model MLflow's `/invocations` and `/ping` answer for.
     pub default_model: Option<Arc<str>>,
+    /// The audit trail (a no-op writer when it is off).
+    pub audit: AuditWriter,
+    /// Sliding windows of recent inputs per model version, for drift.
+    pub drift: DriftMonitor,
 }

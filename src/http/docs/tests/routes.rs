@@ -33,6 +33,8 @@ fn test_router() -> (axum::Router, tempfile::TempDir) {
         started: Instant::now(),
         max_body_bytes: 1 << 20,
         default_model: None,
+        audit: crate::audit::AuditWriter::disabled(),
+        drift: crate::drift::DriftMonitor::new(10),
     };
     (crate::http::router(state, Duration::from_secs(5)), dir)
 }
