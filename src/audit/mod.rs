@@ -190,9 +190,14 @@ impl AuditWriter {
         let counters = Arc::new(Counters::default());
         let for_thread = counters.clone();
         let retention = config.retention.clone();
+        // Durable requests wait for the commit: their batch closes as soon as the queue is empty.
+        let linger = match config.mode {
+            AuditMode::Async => writer::ASYNC_LINGER,
+            AuditMode::Durable => Duration::ZERO,
+        };
         let thread = std::thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || writer::run(conn, received, for_thread, retention))
+            .spawn(move || writer::run(conn, received, for_thread, retention, linger))
             .map_err(AuditError::Thread)?;
         Ok(AuditWriter {
             shared: Some(Arc::new(Shared {

@@ -23,8 +23,7 @@ const MIGRATIONS: &[&str] = &[
         status     INTEGER NOT NULL,
         error      TEXT
     );
-    CREATE INDEX predictions_time ON predictions (time);
-    CREATE INDEX predictions_model_time ON predictions (model, time);",
+    CREATE INDEX predictions_time ON predictions (time);",
 ];
 
 /// The schema version this build writes and reads.

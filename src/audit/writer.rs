@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime};
 
 use rusqlite::{Connection, params};
@@ -11,6 +11,9 @@ use rusqlite::{Connection, params};
 use super::rows::{Row, for_each_row};
 use super::{Ack, Counters, Message, Retention};
 
+/// How long an `async` batch stays open for more rows after its first one: fewer, larger
+/// transactions cost the writer (and the cores it shares with the requests) much less.
+pub const ASYNC_LINGER: Duration = Duration::from_millis(20);
 /// A batch closes at this many rows (it also closes when the queue is empty).
 const MAX_BATCH_ROWS: u64 = 2_048;
 /// How often an idle writer wakes up to check retention.
@@ -31,6 +34,7 @@ pub fn run(
     queue: Receiver<Message>,
     counters: Arc<Counters>,
     keep: Retention,
+    linger: Duration,
 ) {
     let mut next_retention = Instant::now();
     let mut stopping = false;
@@ -55,12 +59,18 @@ pub fn run(
             Message::Stop => true,
         };
         stopping = take(first, &mut batch, &mut rows);
-        // Everything already queued joins this transaction (group commit); when stopping,
-        // everything queued is written before the thread ends.
+        // Everything already queued joins this transaction (group commit), and so does what
+        // arrives within `linger`; when stopping, everything queued is written before the
+        // thread ends.
+        if !stopping && !linger.is_zero() {
+            // Sleep rather than wait on the queue: a sleeping writer costs the requests no
+            // wake-up per entry.
+            std::thread::sleep(linger);
+        }
         while stopping || rows < MAX_BATCH_ROWS {
             match queue.try_recv() {
                 Ok(message) => stopping |= take(message, &mut batch, &mut rows),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                Err(_) => break,
             }
         }
         if !batch.is_empty() {
