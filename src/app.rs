@@ -8,11 +8,13 @@ use anyhow::Context;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use crate::audit::AuditWriter;
 use crate::config::{Config, ModelControlMode};
+use crate::drift::DriftMonitor;
 use crate::events::Events;
 use crate::http::admin::RepositoryApi;
 use crate::http::{self, AppState};
-use crate::metrics::{self, Metrics};
+use crate::metrics::Metrics;
 use crate::repository::{LoadOptions, ModelRepository, poll};
 use crate::runtime::{self, SessionOptions};
 
@@ -21,6 +23,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     repository: Arc<ModelRepository>,
+    audit: AuditWriter,
     shutdown_timeout: Duration,
     /// The polling task in `poll` mode, stopped with the server.
     poller: Option<tokio::task::JoinHandle<()>>,
@@ -54,7 +57,6 @@ impl Application {
                     )
                 })?;
         let repository = Arc::new(repository);
-        metrics.register_drift_source(metrics::unmeasured(repository.clone()));
         if let Some(name) = &config.default_model {
             repository
                 .get(name, None)
@@ -64,6 +66,13 @@ impl Application {
         let listener = TcpListener::bind(address)
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
+        let audit = start_audit(config).await?;
+        let drift = DriftMonitor::new(config.drift_window);
+        // Metrics read the audit writer's counters and the drift windows at scrape time.
+        let audit_source = audit.clone();
+        metrics.register_audit_source(move || audit_source.stats());
+        let drift_source = drift.clone();
+        metrics.register_drift_source(move || drift_source.snapshot());
         let state = AppState {
             repository: repository.clone(),
             started,
@@ -71,6 +80,8 @@ impl Application {
             default_model: config.default_model.as_deref().map(Arc::from),
             metrics,
             repository_api: Arc::new(RepositoryApi::from_config(config)),
+            audit: audit.clone(),
+            drift,
         };
         let poller = (config.model_control_mode == ModelControlMode::Poll)
             .then(|| poll::spawn(repository.clone(), config.repository_poll_interval()));
@@ -80,6 +91,7 @@ impl Application {
             listener,
             router,
             repository,
+            audit,
             shutdown_timeout: config.shutdown_timeout(),
             poller,
         })
@@ -95,8 +107,20 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then stops accepting and lets requests in flight
-    /// finish, for at most the shutdown timeout.
+    /// finish, for at most the shutdown timeout; then writes what the audit queue holds.
     pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let audit = self.audit.clone();
+        let served = self.serve_until(shutdown).await;
+        if let Err(e) = tokio::task::spawn_blocking(move || audit.stop()).await {
+            tracing::error!(error = %e, "audit: could not flush the queue at shutdown");
+        }
+        served
+    }
+
+    async fn serve_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
@@ -128,4 +152,15 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// Opens the audit database and starts its writer (a no-op writer when the trail is off).
+async fn start_audit(config: &Config) -> anyhow::Result<AuditWriter> {
+    let Some(audit) = config.audit() else {
+        return Ok(AuditWriter::disabled());
+    };
+    let writer = tokio::task::spawn_blocking(move || AuditWriter::start(&audit))
+        .await
+        .context("the audit writer did not start")??;
+    Ok(writer)
 }

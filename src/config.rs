@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::audit::{AuditConfig, AuditMode, Retention};
+
 /// prediction-api: serves ONNX models over REST, KServe V2, TF-Serving V1 and MLflow APIs.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "prediction-api", version, about)]
@@ -90,6 +92,33 @@ pub struct Config {
     /// tensors, but memory it grabs is kept until the session is dropped.
     #[arg(long, env = "CPU_ARENA", default_value_t = true, action = clap::ArgAction::Set)]
     pub cpu_arena: bool,
+
+    /// Audit trail: SQLite database with one row per predicted record; `off` (or an empty
+    /// value) disables it.
+    #[arg(long, env = "AUDIT_DB", default_value = "logs/predictions.db")]
+    pub audit_db: String,
+
+    /// `async`: responses never wait for the audit trail (rows that do not fit in the queue
+    /// are counted as dropped); `durable`: a response is sent only once its rows are committed.
+    #[arg(long, env = "AUDIT_MODE", value_enum, default_value_t = AuditMode::Async)]
+    pub audit_mode: AuditMode,
+
+    /// Requests that may wait for the audit writer.
+    #[arg(long, env = "AUDIT_QUEUE_CAPACITY", default_value_t = 10_000)]
+    pub audit_queue_capacity: usize,
+
+    /// Delete audit rows older than this (e.g. 30d, 12h); unset keeps them.
+    #[arg(long, env = "AUDIT_MAX_AGE", value_parser = humantime::parse_duration)]
+    pub audit_max_age: Option<Duration>,
+
+    /// Keep at most about this many audit rows, deleting the oldest; unset keeps them all.
+    #[arg(long, env = "AUDIT_MAX_ROWS")]
+    pub audit_max_rows: Option<u64>,
+
+    /// Drift window: the last N predicted rows per model version are compared with the
+    /// training distribution.
+    #[arg(long, env = "DRIFT_WINDOW", default_value_t = 1_000)]
+    pub drift_window: usize,
 }
 
 /// A secret from the command line or environment: its `Debug` never shows it.
@@ -152,6 +181,12 @@ impl Config {
                 self.host
             ));
         }
+        if self.audit_queue_capacity == 0 {
+            return Err("--audit-queue-capacity must be at least 1".into());
+        }
+        if !(1..=1_000_000).contains(&self.drift_window) {
+            return Err("--drift-window must be between 1 and 1000000 rows".into());
+        }
         for (flag, secs) in [
             ("--request-timeout-secs", self.request_timeout_secs),
             ("--shutdown-timeout-secs", self.shutdown_timeout_secs),
@@ -181,11 +216,30 @@ impl Config {
         Duration::from_secs_f64(self.repository_poll_secs)
     }
 
-    /// A configuration for tests: port 0 on loopback, the given repository, defaults otherwise.
+    /// The audit trail's settings, `None` when it is off.
+    pub fn audit(&self) -> Option<AuditConfig> {
+        let path = self.audit_db.trim();
+        if path.is_empty() || path.eq_ignore_ascii_case("off") {
+            return None;
+        }
+        Some(AuditConfig {
+            path: PathBuf::from(path),
+            mode: self.audit_mode,
+            queue_capacity: self.audit_queue_capacity,
+            retention: Retention {
+                max_age: self.audit_max_age,
+                max_rows: self.audit_max_rows,
+            },
+        })
+    }
+
+    /// A configuration for tests: port 0 on loopback, the given repository, no audit trail,
+    /// defaults otherwise.
     pub fn for_tests(model_repository: impl Into<PathBuf>) -> Config {
         let mut config =
             Config::parse_from(["prediction-api", "--host", "127.0.0.1", "--port", "0"]);
         config.model_repository = model_repository.into();
+        config.audit_db = "off".into();
         config
     }
 }

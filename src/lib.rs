@@ -5,11 +5,15 @@
 //! - [`contract`]: what a served model is: metadata, tensor signatures, datatypes. The trainer
 //!   produces to these types.
 //! - [`runtime`]: the only module that speaks to ONNX Runtime: library loading and sessions.
+//! - [`audit`]: the SQLite audit trail of predictions; [`drift`]: feature drift (PSI).
 //! - [`app`]: wiring: builds the HTTP application from a [`config::Config`].
 
 pub mod app;
+pub mod audit;
+pub mod cli;
 pub mod config;
 pub mod contract;
+pub mod drift;
 pub mod events;
 pub mod graph;
 pub mod http;

@@ -1,16 +1,23 @@
 //! The `prediction-api` server binary: parse configuration, set up logging, build, serve
-//! until SIGTERM or ctrl-c.
+//! until SIGTERM or ctrl-c; or run a subcommand (`audit`).
 
 use clap::Parser;
 use prediction_api::app::Application;
+use prediction_api::cli::{self, Cli, Command};
 use prediction_api::config::Config;
 use prediction_api::telemetry;
 
 #[tokio::main]
 async fn main() {
-    let config = Config::parse();
-    telemetry::init(&config);
-    if let Err(e) = serve(config).await {
+    let Cli { config, command } = Cli::parse();
+    let result = match command {
+        Some(Command::Audit(query)) => cli::audit(&query),
+        None => {
+            telemetry::init(&config);
+            serve(config).await
+        }
+    };
+    if let Err(e) = result {
         // One line with the whole cause chain: what the operator needs to act on.
         eprintln!("prediction-api: {e:#}");
         std::process::exit(1);

@@ -8,8 +8,11 @@ use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use std::sync::Arc;
+
 use super::state::AppState;
 use crate::contract::{ModelMetadata, TensorSpec};
+use crate::drift::{DriftMonitor, DriftReport};
 use crate::repository::LoadedModel;
 
 /// `GET /health`
@@ -83,6 +86,10 @@ pub struct VersionInfo {
     /// Remarks on how the model is served, e.g. a converted ZipMap output.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Feature drift of the recent predictions against the training distribution (PSI per
+    /// feature); absent for models without a reference distribution in their metadata.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<DriftReport>,
 }
 
 pub fn version_info(model: &LoadedModel) -> VersionInfo {
@@ -113,6 +120,7 @@ pub fn version_info(model: &LoadedModel) -> VersionInfo {
         classes: model.probability_output().and_then(|o| o.classes.clone()),
         metadata: model.metadata.clone(),
         notes,
+        drift: None,
     }
 }
 
@@ -122,8 +130,11 @@ pub async fn models_info(State(state): State<AppState>) -> Json<ModelsInfo> {
         .models
         .iter()
         .map(|(name, entry)| {
-            let mut versions: Vec<VersionInfo> =
-                entry.loaded.values().map(|m| version_info(m)).collect();
+            let mut versions: Vec<VersionInfo> = entry
+                .loaded
+                .values()
+                .map(|m| with_drift(version_info(m), &state.drift, m))
+                .collect();
             versions.extend(entry.failed.iter().map(|(&version, reason)| VersionInfo {
                 version,
                 state: "UNAVAILABLE",
@@ -133,6 +144,7 @@ pub async fn models_info(State(state): State<AppState>) -> Json<ModelsInfo> {
                 classes: None,
                 metadata: None,
                 notes: Vec::new(),
+                drift: None,
             }));
             versions.sort_by_key(|v| v.version);
             ModelInfo {
@@ -143,6 +155,22 @@ pub async fn models_info(State(state): State<AppState>) -> Json<ModelsInfo> {
         })
         .collect();
     Json(ModelsInfo { models })
+}
+
+/// Adds the version's drift, or a note saying why it has none.
+fn with_drift(
+    mut info: VersionInfo,
+    drift: &DriftMonitor,
+    model: &Arc<LoadedModel>,
+) -> VersionInfo {
+    info.drift = drift.report(model);
+    if info.drift.is_none() {
+        info.notes.push(
+            "no drift metric: the model has no training distribution (metadata.json with a reference per feature)"
+                .into(),
+        );
+    }
+    info
 }
 
 /// `GET /v2`

@@ -7,14 +7,16 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use super::body::JsonBody;
 use super::error::ApiError;
 use super::state::AppState;
+use super::trail::{Scored, Trail};
 use super::v1;
+use crate::audit::AuditInputs;
 use crate::repository::LoadedModel;
 use crate::tensor::Tensor;
 
@@ -36,27 +38,37 @@ pub fn routes() -> Router<AppState> {
 /// `POST /invocations`: scores with the model chosen by `--default-model`.
 async fn invocations(
     State(state): State<AppState>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let name = state.default_model.clone().ok_or_else(|| {
-        ApiError::NotFound(
+    let trail = Trail::begin("/invocations", &headers);
+    let name = state.default_model.clone().unwrap_or_else(|| Arc::from(""));
+    let result = match &state.default_model {
+        Some(name) => score_named(&state, name, body).await,
+        None => Err(ApiError::NotFound(
             "no default model: start the server with --default-model NAME (or DEFAULT_MODEL) \
              to serve /invocations, or post to /v1/models/{name}/invocations"
                 .into(),
-        )
-    })?;
-    let model = state.repository.get(&name, None)?;
-    score(model, body).await.map(Json)
+        )),
+    };
+    trail.finish(&state, &name, None, result).await.map(Json)
 }
 
 /// `POST /v1/models/{name}/invocations`: the same scoring for any model.
 async fn model_invocations(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let model = state.repository.get(&name, None)?;
-    score(model, body).await.map(Json)
+    let trail = Trail::begin("/v1/models/{name}/invocations", &headers);
+    let result = score_named(&state, &name, body).await;
+    trail.finish(&state, &name, None, result).await.map(Json)
+}
+
+async fn score_named(state: &AppState, name: &str, body: Value) -> Result<Scored<Value>, ApiError> {
+    let model = state.repository.get(name, None)?;
+    score(model, body).await
 }
 
 /// `GET /ping`: 200 when the default model can serve, 503 otherwise.
@@ -75,14 +87,29 @@ async fn ping(State(state): State<AppState>) -> Result<(StatusCode, Json<Value>)
 
 /// Answers `{"predictions": [...]}`: one value per row for a single-output model, one object
 /// `{output: value}` per row otherwise, whatever the input format.
-async fn score(model: Arc<LoadedModel>, body: Value) -> Result<Value, ApiError> {
-    let tensors = tensors_from_body(&model, body)?;
+async fn score(model: Arc<LoadedModel>, body: Value) -> Result<Scored<Value>, ApiError> {
+    let (tensors, records) = tensors_from_body(&model, body)?;
     let rows = v1::batch_rows(&tensors);
+    // Columns have no records to keep: the trail keeps the tensors they became.
+    let inputs = match records {
+        Some(records) => AuditInputs::Records(records),
+        None => AuditInputs::Tensors(tensors.clone()),
+    };
     let outputs = v1::run(&model, tensors, rows).await?;
-    Ok(json!({ "predictions": v1::per_row(&model, &outputs, rows) }))
+    let answer = json!({ "predictions": v1::per_row(&model, &outputs, rows) });
+    Ok(Scored {
+        model,
+        inputs,
+        outputs,
+        answer,
+    })
 }
 
-fn tensors_from_body(model: &LoadedModel, body: Value) -> Result<Vec<Tensor>, ApiError> {
+/// The request tensors, and the records they came from when the format has records.
+fn tensors_from_body(
+    model: &LoadedModel,
+    body: Value,
+) -> Result<(Vec<Tensor>, Option<Vec<Value>>), ApiError> {
     let Value::Object(mut fields) = body else {
         return Err(wrong_keys("a JSON object"));
     };
@@ -100,17 +127,20 @@ fn tensors_from_body(model: &LoadedModel, body: Value) -> Result<Vec<Tensor>, Ap
         return Err(wrong_keys(&got));
     };
     let value = fields.remove(*format).unwrap_or(Value::Null);
-    match *format {
-        "dataframe_split" => v1::tensors_from_instances(model, &split_records(value)?),
-        "inputs" => v1::tensors_from_inputs(model, &value),
+    let records = match *format {
+        "dataframe_split" => split_records(value)?,
+        "inputs" => return Ok((v1::tensors_from_inputs(model, &value)?, None)),
         // `dataframe_records` and `instances` are both a list of rows.
         _ => match value {
-            Value::Array(rows) => v1::tensors_from_instances(model, &rows),
-            _ => Err(ApiError::BadRequest(format!(
-                "`{format}` must be an array with one entry per row"
-            ))),
+            Value::Array(rows) => rows,
+            _ => {
+                return Err(ApiError::BadRequest(format!(
+                    "`{format}` must be an array with one entry per row"
+                )));
+            }
         },
-    }
+    };
+    Ok((v1::tensors_from_instances(model, &records)?, Some(records)))
 }
 
 fn wrong_keys(got: &str) -> ApiError {

@@ -12,6 +12,7 @@ pub mod predict;
 pub mod repository;
 pub mod request_id;
 mod state;
+pub mod trail;
 pub mod v1;
 pub mod v2;
 

@@ -3,19 +3,29 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use serde_json::Value;
 
 use super::body::JsonBody;
 use super::error::{ApiError, unprocessable};
 use super::state::AppState;
+use super::trail::{Scored, Trail};
+use crate::audit::AuditInputs;
 use crate::inference::{self, records};
 
 pub async fn predict(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let model = state.repository.get(&name, None)?;
+    let trail = Trail::begin("/predict/{model}", &headers);
+    let result = score(&state, &name, body).await;
+    trail.finish(&state, &name, None, result).await.map(Json)
+}
+
+async fn score(state: &AppState, name: &str, body: Value) -> Result<Scored<Value>, ApiError> {
+    let model = state.repository.get(name, None)?;
     let (rows, single) = match body {
         Value::Array(items) => (items, false),
         record @ Value::Object(_) => (vec![record], true),
@@ -25,17 +35,24 @@ pub async fn predict(
             ));
         }
     };
-    if rows.is_empty() {
-        return Ok(Json(Value::Array(Vec::new())));
-    }
-    let inputs = records::tensors_from_records(&model, &rows)?;
-    let outputs = inference::infer(model.clone(), inputs, None)
-        .await
-        .map_err(unprocessable)?;
+    let outputs = if rows.is_empty() {
+        Vec::new()
+    } else {
+        let inputs = records::tensors_from_records(&model, &rows)?;
+        inference::infer(model.clone(), inputs, None)
+            .await
+            .map_err(unprocessable)?
+    };
     let mut answers = records::record_predictions(&model, &outputs, rows.len());
-    Ok(Json(if single {
+    let answer = if single {
         answers.swap_remove(0)
     } else {
         Value::Array(answers)
-    }))
+    };
+    Ok(Scored {
+        model,
+        inputs: AuditInputs::Records(rows),
+        outputs,
+        answer,
+    })
 }

@@ -45,6 +45,8 @@ pub async fn assign(mut req: Request, next: Next) -> Response {
         latency_ms = Empty,
     );
     req.extensions_mut().insert(RequestId(id));
+    // Handlers that read the header (the audit trail) see the id this request was given.
+    req.headers_mut().insert(REQUEST_ID, header.clone());
     let started = Instant::now();
     let mut response = next.run(req).instrument(span.clone()).await;
     let status = response.status().as_u16();

@@ -4,6 +4,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::admin::RepositoryApi;
+use crate::audit::AuditWriter;
+use crate::drift::DriftMonitor;
 use crate::metrics::Metrics;
 use crate::repository::ModelRepository;
 
@@ -19,4 +21,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Who may call the model repository API, and what it may do.
     pub repository_api: Arc<RepositoryApi>,
+    /// The audit trail (a no-op writer when it is off).
+    pub audit: AuditWriter,
+    /// Sliding windows of recent inputs per model version, for drift.
+    pub drift: DriftMonitor,
 }

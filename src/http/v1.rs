@@ -9,6 +9,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::routing::get;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -16,6 +17,8 @@ use serde_json::{Map, Value};
 use super::body::JsonBody;
 use super::error::{ApiError, unprocessable};
 use super::state::AppState;
+use super::trail::{Scored, Trail};
+use crate::audit::AuditInputs;
 use crate::inference::{self, Outputs, records};
 use crate::repository::{LoadedModel, ModelEntry};
 use crate::tensor::Tensor;
@@ -35,22 +38,45 @@ pub fn routes() -> Router<AppState> {
 async fn predict(
     State(state): State<AppState>,
     Path(segment): Path<String>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let name = strip_predict(&segment)?;
-    let model = state.repository.get(name, None)?;
-    answer(model, body).await.map(Json)
+    let trail = Trail::begin("/v1/models/{name}:predict", &headers);
+    let name = segment
+        .rsplit_once(':')
+        .map_or(segment.as_str(), |(n, _)| n);
+    let result = match strip_predict(&segment) {
+        Ok(name) => match state.repository.get(name, None) {
+            Ok(model) => answer(model, body).await,
+            Err(e) => Err(e.into()),
+        },
+        Err(e) => Err(e),
+    };
+    trail.finish(&state, name, None, result).await.map(Json)
 }
 
 /// `POST /v1/models/{name}/versions/{version}:predict`
 async fn predict_version(
     State(state): State<AppState>,
     Path((name, segment)): Path<(String, String)>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let version = strip_predict(&segment)?;
-    let model = state.repository.get(&name, Some(version))?;
-    answer(model, body).await.map(Json)
+    let trail = Trail::begin("/v1/models/{name}/versions/{version}:predict", &headers);
+    let version = segment
+        .rsplit_once(':')
+        .map_or(segment.as_str(), |(v, _)| v);
+    let result = match strip_predict(&segment) {
+        Ok(version) => match state.repository.get(&name, Some(version)) {
+            Ok(model) => answer(model, body).await,
+            Err(e) => Err(e.into()),
+        },
+        Err(e) => Err(e),
+    };
+    trail
+        .finish(&state, &name, Some(version), result)
+        .await
+        .map(Json)
 }
 
 /// The path segment without its `:predict` verb; any other verb (or none) is not a route.
@@ -67,21 +93,34 @@ fn strip_predict(segment: &str) -> Result<&str, ApiError> {
 }
 
 /// Row format answers `{"predictions": [...]}`, column format `{"outputs": ...}`.
-async fn answer(model: Arc<LoadedModel>, body: Value) -> Result<Value, ApiError> {
+async fn answer(model: Arc<LoadedModel>, body: Value) -> Result<Scored<Value>, ApiError> {
     let request = V1Request::parse(body)?;
     let (format, tensors) = match &request {
         V1Request::Instances(rows) => ("predictions", tensors_from_instances(&model, rows)?),
         V1Request::Inputs(columns) => ("outputs", tensors_from_inputs(&model, columns)?),
     };
     let rows = batch_rows(&tensors);
+    // Columns have no records to keep: the trail keeps the tensors they became.
+    let columns = matches!(request, V1Request::Inputs(_)).then(|| tensors.clone());
     let outputs = run(&model, tensors, rows).await?;
-    let result = match request {
-        V1Request::Instances(_) => Value::Array(per_row(&model, &outputs, rows)),
-        V1Request::Inputs(_) => by_column(&model, &outputs, rows),
+    let (result, inputs) = match request {
+        V1Request::Instances(records) => (
+            Value::Array(per_row(&model, &outputs, rows)),
+            AuditInputs::Records(records),
+        ),
+        V1Request::Inputs(_) => (
+            by_column(&model, &outputs, rows),
+            AuditInputs::Tensors(columns.unwrap_or_default()),
+        ),
     };
     let mut answer = Map::new();
     answer.insert(format.into(), result);
-    Ok(Value::Object(answer))
+    Ok(Scored {
+        model,
+        inputs,
+        outputs,
+        answer: Value::Object(answer),
+    })
 }
 
 /// The two request formats; `signature_name` and other keys are ignored.

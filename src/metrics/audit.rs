@@ -11,17 +11,7 @@ use prometheus::proto::{Counter, Gauge, Metric, MetricFamily, MetricType};
 use super::PREFIX;
 
 /// The audit writer's counters at one instant.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct AuditSnapshot {
-    /// Predictions waiting to be written.
-    pub queue_depth: u64,
-    /// Rows written since start.
-    pub rows_written: u64,
-    /// Write transactions since start.
-    pub write_batches: u64,
-    /// Rows that could not be queued or written since start.
-    pub rows_dropped: u64,
-}
+pub use crate::audit::AuditStats as AuditSnapshot;
 
 type Source = Box<dyn Fn() -> AuditSnapshot + Send + Sync>;
 

@@ -8,17 +8,8 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::{Gauge, LabelPair, Metric, MetricFamily, MetricType};
 
 use super::PREFIX;
-use crate::repository::ModelRepository;
 
-/// The drift of one feature of one model version.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DriftValue {
-    pub model: String,
-    pub version: u64,
-    pub feature: String,
-    /// Population stability index of recent inputs against the training distribution.
-    pub psi: f64,
-}
+pub use crate::drift::DriftValue;
 
 type Source = Box<dyn Fn() -> Vec<DriftValue> + Send + Sync>;
 
@@ -92,25 +83,5 @@ impl Collector for DriftCollector {
         family.set_field_type(MetricType::GAUGE);
         family.set_metric(metrics);
         vec![family]
-    }
-}
-
-/// A source for servers without a drift monitor: every input of every loaded model version
-/// at 0, so the series exist (and dashboards show the features) until drift is measured.
-pub fn unmeasured(repository: Arc<ModelRepository>) -> impl Fn() -> Vec<DriftValue> + Send + Sync {
-    move || {
-        let catalog = repository.snapshot();
-        let mut values = Vec::new();
-        for (name, entry) in &catalog.models {
-            for (version, model) in &entry.loaded {
-                values.extend(model.signature.inputs.iter().map(|input| DriftValue {
-                    model: name.clone(),
-                    version: *version,
-                    feature: input.name.clone(),
-                    psi: 0.0,
-                }));
-            }
-        }
-        values
     }
 }

@@ -15,7 +15,7 @@ use prometheus::core::{Collector, MetricVec, MetricVecBuilder};
 use prometheus::{Encoder, Registry, TextEncoder};
 
 pub use audit::AuditSnapshot;
-pub use drift::{DriftValue, unmeasured};
+pub use drift::DriftValue;
 pub use http::{HttpMetrics, InFlight};
 
 use audit::AuditCollector;

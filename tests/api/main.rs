@@ -3,7 +3,9 @@
 
 mod helpers;
 
+mod audit;
 mod docs;
+mod drift;
 mod errors;
 mod metrics;
 mod mlflow;

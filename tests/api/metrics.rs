@@ -48,7 +48,6 @@ async fn metrics_export_the_families_after_traffic() {
         "prediction_api_audit_rows_written_total",
         "prediction_api_audit_write_batches_total",
         "prediction_api_audit_rows_dropped_total",
-        "prediction_api_feature_drift_psi",
         "process_resident_memory_bytes",
         "process_cpu_seconds_total",
         "process_open_fds",
@@ -61,9 +60,6 @@ async fn metrics_export_the_families_after_traffic() {
     }
     assert!(text.contains("prediction_api_predictions_total{model=\"iris\",version=\"1\"} 1"));
     assert!(text.contains("prediction_api_model_loaded{model=\"housing\",version=\"1\"} 1"));
-    assert!(text.contains(
-        "prediction_api_feature_drift_psi{model=\"iris\",version=\"1\",feature=\"sepal_length\"} 0"
-    ));
     // The alias serves the same exposition.
     let alias = app.get("/metrics/prometheus").await;
     assert_eq!(alias.status(), 200);
@@ -175,4 +171,22 @@ async fn two_servers_count_separately() {
     let (text_a, text_b) = (scrape(&a).await, scrape(&b).await);
     assert!(text_a.contains("prediction_api_predictions_total{model=\"iris\",version=\"1\"} 3"));
     assert!(text_b.contains("prediction_api_predictions_total{model=\"iris\",version=\"1\"} 1"));
+}
+
+#[tokio::test]
+async fn drift_is_exported_once_a_window_has_enough_rows() {
+    let app = TestApp::spawn().await;
+    let rows = serde_json::Value::Array(vec![iris_record(); 120]);
+    assert_eq!(app.post_json("/predict/iris", &rows).await.status(), 200);
+    let text = scrape(&app).await;
+    assert!(
+        text.contains("# TYPE prediction_api_feature_drift_psi gauge"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"prediction_api_feature_drift_psi{model="iris",version="1",feature="petal_length"}"#
+        ),
+        "{text}"
+    );
 }

@@ -9,6 +9,7 @@ use crate::helpers::committed_models;
 fn server_on(repository: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_prediction-api"));
     cmd.args(["--host", "127.0.0.1", "--port", "0", "--log-format", "json"])
+        .env("AUDIT_DB", "off")
         .arg("--model-repository")
         .arg(repository);
     cmd

@@ -41,7 +41,9 @@ def running_server(repository: pathlib.Path, *args: str, env: dict | None = None
     port = free_port()
     cmd = [str(SERVER), "--host", "127.0.0.1", "--port", str(port), "--model-repository", str(repository), *args]
     log = open(repository.parent / f"server-{port}.log", "w+")
-    process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "LOG_LEVEL": "warn", **(env or {})})
+    # The audit trail goes beside the log, never into the checkout, unless a test chooses.
+    defaults = {"LOG_LEVEL": "warn", "AUDIT_DB": str(repository.parent / f"audit-{port}.db")}
+    process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **defaults, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -176,6 +176,10 @@ def test_every_dashboard_and_alert_expression_returns_a_series(repository, tmp_p
             prometheus.wait_ready()
             # Traffic while Prometheus scrapes: rate() needs two samples in its window, so
             # keep going for several scrape intervals after the target is up.
+            # Enough rows for every model's drift window to report (at least 100 rows).
+            for name, record in (("iris", IRIS), ("housing", HOUSING)):
+                response = requests.post(f"{url}/predict/{name}", json=[record] * 120, timeout=30)
+                assert response.status_code == 200, response.text
             deadline = time.monotonic() + 60
             up_since = None
             while True:

@@ -6,9 +6,10 @@
 mod infer;
 mod metadata;
 
+use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -17,8 +18,11 @@ use serde::Deserialize;
 use super::body::RawBody;
 use super::error::ApiError;
 use super::state::AppState;
+use super::trail::{Scored, Trail};
+use crate::audit::AuditInputs;
 use crate::inference;
 use crate::repository::LookupError;
+use crate::tensor::EncodedResponse;
 
 pub use metadata::{MetadataTensor, ModelMetadataResponse, ModelReadyResponse, TensorParameters};
 
@@ -79,14 +83,39 @@ async fn model_infer(
     ModelRef { name, version }: ModelRef,
     RawBody { headers, bytes }: RawBody,
 ) -> Result<Response, ApiError> {
-    let model = state.repository.get(&name, version.as_deref())?;
-    infer::check_content_type(&headers)?;
-    let call = infer::decode(&model, &headers, &bytes)?;
+    let route = match version {
+        Some(_) => "/v2/models/{name}/versions/{version}/infer",
+        None => "/v2/models/{name}/infer",
+    };
+    let trail = Trail::begin(route, &headers);
+    let result = run_infer(&state, &name, version.as_deref(), &headers, bytes).await;
+    let answer = trail
+        .finish(&state, &name, version.as_deref(), result)
+        .await?;
+    Ok(infer::into_response(answer))
+}
+
+async fn run_infer(
+    state: &AppState,
+    name: &str,
+    version: Option<&str>,
+    headers: &HeaderMap,
+    bytes: Bytes,
+) -> Result<Scored<EncodedResponse>, ApiError> {
+    let model = state.repository.get(name, version)?;
+    infer::check_content_type(headers)?;
+    let call = infer::decode(&model, headers, &bytes)?;
     // The tensors own their elements: the body need not live through the run.
     drop(bytes);
+    let inputs = AuditInputs::Tensors(call.inputs.clone());
     let outputs = inference::infer(model.clone(), call.inputs, call.plan.wanted()).await?;
-    let encoded = infer::encode(&model, call.id, &call.plan, &outputs)?;
-    Ok(infer::into_response(encoded))
+    let answer = infer::encode(&model, call.id, &call.plan, &outputs)?;
+    Ok(Scored {
+        model,
+        inputs,
+        outputs,
+        answer,
+    })
 }
 
 /// The model named in the path, and the version when the path has one.

@@ -37,6 +37,8 @@ fn test_router() -> (axum::Router, tempfile::TempDir) {
         repository_api: std::sync::Arc::new(crate::http::admin::RepositoryApi::from_config(
             &crate::config::Config::for_tests(dir.path()),
         )),
+        audit: crate::audit::AuditWriter::disabled(),
+        drift: crate::drift::DriftMonitor::new(10),
     };
     (crate::http::router(state, Duration::from_secs(5)), dir)
 }

@@ -1,0 +1,339 @@
+//! The audit trail: one SQLite row per predicted record, written by one dedicated thread.
+//!
+//! Handlers hand an [`AuditEntry`] to [`AuditWriter::submit`]: the request's inputs and outputs
+//! moved in as they are, not serialized. The writer thread turns entries into rows, writes the
+//! rows of every queued request in one transaction, and commits. In `async` mode the request
+//! does not wait; when the queue is full its rows are counted as dropped and logged. In
+//! `durable` mode the request waits for the commit of the transaction holding its rows (group
+//! commit: one commit acknowledges every request of the batch).
+
+pub mod query;
+mod rows;
+mod schema;
+mod writer;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::Value;
+
+use crate::inference::Outputs;
+use crate::repository::LoadedModel;
+use crate::tensor::Tensor;
+
+pub use rows::{MAX_ROW_BYTES, MAX_ROW_ELEMENTS};
+pub use schema::{SCHEMA_VERSION, SchemaError};
+
+/// When a request's rows count as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditMode {
+    /// The response does not wait for the audit rows.
+    Async,
+    /// The response is sent only after its audit rows are committed.
+    Durable,
+}
+
+/// Where and how to keep the audit trail.
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    pub path: PathBuf,
+    pub mode: AuditMode,
+    /// Requests that may wait for the writer.
+    pub queue_capacity: usize,
+    pub retention: Retention,
+}
+
+/// How much history to keep; `None` keeps everything.
+#[derive(Debug, Clone, Default)]
+pub struct Retention {
+    pub max_age: Option<Duration>,
+    pub max_rows: Option<u64>,
+}
+
+/// What a prediction request read, as the handler had it.
+pub enum AuditInputs {
+    /// JSON records, one per row (the record routes).
+    Records(Vec<Value>),
+    /// Tensors with the batch as first dimension (V2, and the column formats).
+    Tensors(Vec<Tensor>),
+}
+
+/// One request's contribution to the trail.
+pub struct AuditEntry {
+    pub time: SystemTime,
+    pub request_id: String,
+    /// The route template, e.g. `/predict/{model}`.
+    pub route: &'static str,
+    pub model: String,
+    /// The version that ran, or the one the request named when it failed before running.
+    pub version: Option<u64>,
+    pub latency: Duration,
+    /// The HTTP status of the response.
+    pub status: u16,
+    pub outcome: Outcome,
+}
+
+pub enum Outcome {
+    /// One row per record. The model is kept so the writer can read its outputs' classes.
+    Predicted {
+        model: Arc<LoadedModel>,
+        inputs: AuditInputs,
+        outputs: Outputs,
+    },
+    /// One row with the error message.
+    Failed { error: String },
+}
+
+impl AuditEntry {
+    /// The number of rows this entry writes.
+    pub fn rows(&self) -> u64 {
+        match &self.outcome {
+            Outcome::Failed { .. } => 1,
+            Outcome::Predicted { inputs, .. } => match inputs {
+                AuditInputs::Records(records) => records.len() as u64,
+                AuditInputs::Tensors(tensors) => tensors
+                    .first()
+                    .map_or(0, |t| t.shape().first().copied().unwrap_or(1) as u64),
+            },
+        }
+    }
+}
+
+/// The writer's counters, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuditStats {
+    /// Requests waiting in the queue.
+    pub queue_depth: u64,
+    pub rows_written: u64,
+    /// Committed transactions.
+    pub write_batches: u64,
+    /// Rows lost: queue full (async mode), writer stopped, or a failed transaction.
+    pub rows_dropped: u64,
+}
+
+/// Why a durable request could not be acknowledged.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("the audit trail could not record this prediction")]
+    NotWritten,
+    #[error("cannot open the audit database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: SchemaError,
+    },
+    #[error("cannot create the folder of the audit database {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the audit writer thread: {0}")]
+    Thread(std::io::Error),
+}
+
+type Ack = tokio::sync::oneshot::Sender<bool>;
+
+enum Message {
+    Entry(AuditEntry, Option<Ack>),
+    Stop,
+}
+
+#[derive(Default)]
+struct Counters {
+    queue_depth: AtomicU64,
+    rows_written: AtomicU64,
+    write_batches: AtomicU64,
+    rows_dropped: AtomicU64,
+}
+
+/// The handle handlers hold; cheap to clone. A disabled writer accepts entries and does nothing.
+#[derive(Clone)]
+pub struct AuditWriter {
+    shared: Option<Arc<Shared>>,
+}
+
+struct Shared {
+    queue: SyncSender<Message>,
+    mode: AuditMode,
+    counters: Arc<Counters>,
+    drops: DropLog,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl AuditWriter {
+    /// A writer that records nothing (`--audit-db off`).
+    pub fn disabled() -> AuditWriter {
+        AuditWriter { shared: None }
+    }
+
+    /// Opens the database (creating it and its folder as needed) and starts the writer
+    /// thread. Blocking: call it off the async workers.
+    pub fn start(config: &AuditConfig) -> Result<AuditWriter, AuditError> {
+        if let Some(folder) = config.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(|source| AuditError::Folder {
+                path: folder.to_path_buf(),
+                source,
+            })?;
+        }
+        let durable = config.mode == AuditMode::Durable;
+        let conn =
+            schema::open_for_writing(&config.path, durable).map_err(|source| AuditError::Open {
+                path: config.path.clone(),
+                source,
+            })?;
+        let (queue, received) = sync_channel(config.queue_capacity.max(1));
+        let counters = Arc::new(Counters::default());
+        let for_thread = counters.clone();
+        let retention = config.retention.clone();
+        // Durable requests wait for the commit: their batch closes as soon as the queue is empty.
+        let linger = match config.mode {
+            AuditMode::Async => writer::ASYNC_LINGER,
+            AuditMode::Durable => Duration::ZERO,
+        };
+        let thread = std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || writer::run(conn, received, for_thread, retention, linger))
+            .map_err(AuditError::Thread)?;
+        Ok(AuditWriter {
+            shared: Some(Arc::new(Shared {
+                queue,
+                mode: config.mode,
+                counters,
+                drops: DropLog::default(),
+                thread: Mutex::new(Some(thread)),
+            })),
+        })
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Records a prediction. In durable mode this waits until its rows are committed (or
+    /// fails); in async mode it returns at once.
+    pub async fn submit(&self, entry: AuditEntry) -> Result<(), AuditError> {
+        let Some(shared) = &self.shared else {
+            return Ok(());
+        };
+        if shared.mode == AuditMode::Async {
+            shared.enqueue(entry);
+            return Ok(());
+        }
+        let rows = entry.rows();
+        let (ack, acked) = tokio::sync::oneshot::channel();
+        shared.counters.queue_depth.fetch_add(1, Ordering::Relaxed);
+        let sent = match shared.queue.try_send(Message::Entry(entry, Some(ack))) {
+            Ok(()) => true,
+            // A full queue makes a durable request wait for room, on a blocking thread.
+            Err(TrySendError::Full(message)) => {
+                let queue = shared.queue.clone();
+                tokio::task::spawn_blocking(move || queue.send(message).is_ok())
+                    .await
+                    .unwrap_or(false)
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        };
+        if !sent {
+            shared.counters.queue_depth.fetch_sub(1, Ordering::Relaxed);
+            shared.dropped(rows);
+            return Err(AuditError::NotWritten);
+        }
+        match acked.await {
+            Ok(true) => Ok(()),
+            _ => Err(AuditError::NotWritten),
+        }
+    }
+
+    /// Records an entry without ever waiting (failed requests, whatever the mode).
+    pub fn record(&self, entry: AuditEntry) {
+        if let Some(shared) = &self.shared {
+            shared.enqueue(entry);
+        }
+    }
+
+    pub fn stats(&self) -> AuditStats {
+        let Some(shared) = &self.shared else {
+            return AuditStats::default();
+        };
+        let c = &shared.counters;
+        AuditStats {
+            queue_depth: c.queue_depth.load(Ordering::Relaxed),
+            rows_written: c.rows_written.load(Ordering::Relaxed),
+            write_batches: c.write_batches.load(Ordering::Relaxed),
+            rows_dropped: c.rows_dropped.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stops the writer after it wrote everything queued so far. Blocking: call it off the
+    /// async workers. Entries submitted afterwards are counted as dropped.
+    pub fn stop(&self) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let thread = shared.thread.lock().ok().and_then(|mut t| t.take());
+        let Some(thread) = thread else {
+            return;
+        };
+        if shared.queue.send(Message::Stop).is_err() {
+            tracing::warn!("audit: the writer thread had already stopped");
+        }
+        if thread.join().is_err() {
+            tracing::error!("audit: the writer thread panicked");
+        }
+    }
+}
+
+impl Shared {
+    /// Queues without waiting; a full queue drops the entry's rows, counted and logged.
+    fn enqueue(&self, entry: AuditEntry) {
+        let rows = entry.rows();
+        self.counters.queue_depth.fetch_add(1, Ordering::Relaxed);
+        if self.queue.try_send(Message::Entry(entry, None)).is_err() {
+            self.counters.queue_depth.fetch_sub(1, Ordering::Relaxed);
+            self.dropped(rows);
+        }
+    }
+
+    fn dropped(&self, rows: u64) {
+        self.counters
+            .rows_dropped
+            .fetch_add(rows, Ordering::Relaxed);
+        self.drops.note(rows);
+    }
+}
+
+/// Logs dropped rows at most once per [`DropLog::EVERY`], with the count since the last line.
+#[derive(Default)]
+struct DropLog {
+    since_last: AtomicU64,
+    last: Mutex<Option<Instant>>,
+}
+
+impl DropLog {
+    const EVERY: Duration = Duration::from_secs(10);
+
+    fn note(&self, rows: u64) {
+        self.since_last.fetch_add(rows, Ordering::Relaxed);
+        // Whoever holds the lock logs; the others just count.
+        let Ok(mut last) = self.last.try_lock() else {
+            return;
+        };
+        if last.is_some_and(|t| t.elapsed() < Self::EVERY) {
+            return;
+        }
+        *last = Some(Instant::now());
+        let rows = self.since_last.swap(0, Ordering::Relaxed);
+        tracing::warn!(
+            rows,
+            "audit: the queue is full or the writer stopped; rows were dropped (counted in rows_dropped)"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests;

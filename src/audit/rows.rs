@@ -1,0 +1,190 @@
+//! An [`AuditEntry`] as database rows: one per predicted record, or one for a failed request.
+//! Runs on the writer thread, so the request path never serializes anything for the audit.
+
+use serde_json::{Map, Value, json};
+
+use super::{AuditEntry, AuditInputs, Outcome};
+use crate::inference::records;
+use crate::tensor::{Tensor, TensorData};
+
+/// Rows wider than this many elements (per input or output) are stored as a marker, so one
+/// huge tensor cannot blow up the database.
+pub const MAX_ROW_ELEMENTS: usize = 1_000;
+/// Serialized features or outputs longer than this are stored as a marker (long strings).
+pub const MAX_ROW_BYTES: usize = 64 * 1024;
+
+/// One row of the `predictions` table, borrowing what it can from its entry.
+pub struct Row<'a> {
+    pub time: &'a str,
+    pub request_id: &'a str,
+    pub model: &'a str,
+    pub version: Option<i64>,
+    pub route: &'a str,
+    pub row_index: i64,
+    pub features: Option<String>,
+    pub outputs: Option<String>,
+    pub latency_ms: f64,
+    pub status: i64,
+    pub error: Option<&'a str>,
+}
+
+/// Calls `write` with each row of `entry`, stopping at the first error.
+pub fn for_each_row<E>(
+    entry: &AuditEntry,
+    time: &str,
+    mut write: impl FnMut(Row<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    let row = |row_index: usize, features, outputs, error| Row {
+        time,
+        request_id: &entry.request_id,
+        model: &entry.model,
+        version: entry.version.map(|v| v as i64),
+        route: entry.route,
+        row_index: row_index as i64,
+        features,
+        outputs,
+        latency_ms: entry.latency.as_secs_f64() * 1e3,
+        status: i64::from(entry.status),
+        error,
+    };
+    match &entry.outcome {
+        Outcome::Failed { error } => write(row(0, None, None, Some(error.as_str()))),
+        Outcome::Predicted {
+            model,
+            inputs,
+            outputs,
+        } => {
+            for r in 0..entry.rows() as usize {
+                let features = match inputs {
+                    AuditInputs::Records(records) => records.get(r).map(record_text),
+                    AuditInputs::Tensors(tensors) => Some(capped_text(&Value::Object(
+                        tensors
+                            .iter()
+                            .map(|t| (t.name().to_string(), tensor_row(t, r)))
+                            .collect(),
+                    ))),
+                };
+                let answer: Map<String, Value> = outputs
+                    .iter()
+                    .map(|(name, output)| {
+                        let width = row_width(output.tensor());
+                        let value = if width > MAX_ROW_ELEMENTS {
+                            truncated(width)
+                        } else {
+                            records::row_value(model, name, output, r)
+                        };
+                        (name.clone(), value)
+                    })
+                    .collect();
+                write(row(
+                    r,
+                    features,
+                    Some(capped_text(&Value::Object(answer))),
+                    None,
+                ))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Row `r` of `tensor` as JSON: a scalar or nested array; BYTES as strings; FP16/BF16 (which
+/// JSON requests cannot carry) as null; a marker when the row is too wide.
+fn tensor_row(tensor: &Tensor, r: usize) -> Value {
+    let inner = tensor.shape().get(1..).unwrap_or_default();
+    let width = row_width(tensor);
+    if width > MAX_ROW_ELEMENTS {
+        return truncated(width);
+    }
+    if matches!(tensor.data(), TensorData::F16(_) | TensorData::BF16(_)) {
+        return Value::Null;
+    }
+    nest(tensor.data(), r * width, inner)
+}
+
+fn row_width(tensor: &Tensor) -> usize {
+    tensor.shape().iter().skip(1).product()
+}
+
+fn nest(data: &TensorData, start: usize, shape: &[usize]) -> Value {
+    match shape.split_first() {
+        None => records::element(data, start),
+        Some((&n, rest)) => {
+            let step: usize = rest.iter().product();
+            Value::Array((0..n).map(|i| nest(data, start + i * step, rest)).collect())
+        }
+    }
+}
+
+fn truncated(elements: usize) -> Value {
+    json!({"truncated": true, "elements": elements})
+}
+
+/// A record as given, or a marker when it holds too many elements.
+fn record_text(record: &Value) -> String {
+    let elements = count_elements(record);
+    if elements > MAX_ROW_ELEMENTS {
+        truncated(elements).to_string()
+    } else {
+        capped_text(record)
+    }
+}
+
+/// Leaf values in `v`, counting no further than just past the cap.
+fn count_elements(v: &Value) -> usize {
+    fn walk(v: &Value, n: &mut usize) {
+        if *n > MAX_ROW_ELEMENTS {
+            return;
+        }
+        match v {
+            Value::Array(items) => items.iter().for_each(|i| walk(i, n)),
+            Value::Object(fields) => fields.values().for_each(|i| walk(i, n)),
+            _ => *n += 1,
+        }
+    }
+    let mut n = 0;
+    walk(v, &mut n);
+    n
+}
+
+fn capped_text(v: &Value) -> String {
+    let text = v.to_string();
+    if text.len() > MAX_ROW_BYTES {
+        json!({"truncated": true, "bytes": text.len()}).to_string()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tensor_rows_are_sliced_and_wide_rows_become_markers() {
+        let t = Tensor::new("x", vec![2, 2], TensorData::F32(vec![1.5, 2.0, 3.0, 4.0]))
+            .expect("tensor");
+        assert_eq!(tensor_row(&t, 1), json!([3.0, 4.0]));
+        let wide = Tensor::new(
+            "w",
+            vec![1, MAX_ROW_ELEMENTS + 1],
+            TensorData::I32(vec![0; MAX_ROW_ELEMENTS + 1]),
+        )
+        .expect("tensor");
+        assert_eq!(tensor_row(&wide, 0)["truncated"], json!(true));
+        let half = Tensor::new("h", vec![1, 1], TensorData::F16(vec![0])).expect("tensor");
+        assert_eq!(tensor_row(&half, 0), Value::Null);
+        let text =
+            Tensor::new("s", vec![1], TensorData::Bytes(vec![b"abc".to_vec()])).expect("tensor");
+        assert_eq!(tensor_row(&text, 0), json!("abc"));
+    }
+
+    #[test]
+    fn wide_records_and_long_texts_are_capped() {
+        let wide = Value::Array(vec![json!(1); MAX_ROW_ELEMENTS + 5]);
+        assert!(record_text(&wide).contains("truncated"));
+        let long = Value::String("x".repeat(MAX_ROW_BYTES + 1));
+        assert!(capped_text(&long).contains("truncated"));
+        assert_eq!(record_text(&json!({"a": 1})), r#"{"a":1}"#);
+    }
+}

@@ -1,0 +1,141 @@
+//! The writer on a temporary database, with failed-request entries (which need no model).
+
+use super::*;
+
+fn config(dir: &tempfile::TempDir, mode: AuditMode) -> AuditConfig {
+    AuditConfig {
+        path: dir.path().join("nested").join("audit.db"),
+        mode,
+        queue_capacity: 64,
+        retention: Retention::default(),
+    }
+}
+
+fn failed(request: &str, time: SystemTime) -> AuditEntry {
+    AuditEntry {
+        time,
+        request_id: request.into(),
+        route: "/predict/{model}",
+        model: "iris".into(),
+        version: None,
+        latency: Duration::from_millis(2),
+        status: 422,
+        outcome: Outcome::Failed {
+            error: "feature `x`: missing".into(),
+        },
+    }
+}
+
+fn count(path: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(path).expect("opens");
+    conn.query_row("SELECT count(*) FROM predictions", [], |r| r.get(0))
+        .expect("counts")
+}
+
+#[test]
+fn stopping_writes_everything_queued() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config(&dir, AuditMode::Async);
+    let writer = AuditWriter::start(&config).expect("starts");
+    for i in 0..50 {
+        writer.record(failed(&format!("r{i}"), SystemTime::now()));
+    }
+    writer.stop();
+    let stats = writer.stats();
+    assert_eq!(stats.rows_written + stats.rows_dropped, 50, "{stats:?}");
+    assert_eq!(count(&config.path), stats.rows_written as i64);
+    writer.record(failed("late", SystemTime::now()));
+    assert_eq!(writer.stats().rows_dropped, stats.rows_dropped + 1);
+}
+
+#[tokio::test]
+async fn a_durable_submit_returns_after_its_row_is_committed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config(&dir, AuditMode::Durable);
+    let writer = AuditWriter::start(&config).expect("starts");
+    writer
+        .submit(failed("durable", SystemTime::now()))
+        .await
+        .expect("committed");
+    let path = config.path.clone();
+    let rows = tokio::task::spawn_blocking(move || count(&path))
+        .await
+        .expect("counted");
+    assert_eq!(rows, 1);
+    tokio::task::spawn_blocking(move || writer.stop())
+        .await
+        .expect("stopped");
+}
+
+#[test]
+fn retention_deletes_old_rows_and_rows_beyond_the_limit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config(&dir, AuditMode::Async);
+    let writer = AuditWriter::start(&config).expect("starts");
+    let old = SystemTime::now() - Duration::from_secs(3600);
+    for i in 0..10 {
+        writer.record(failed(&format!("old{i}"), old));
+    }
+    for i in 0..30 {
+        writer.record(failed(&format!("new{i}"), SystemTime::now()));
+    }
+    writer.stop();
+    assert_eq!(count(&config.path), 40);
+    let conn = rusqlite::Connection::open(&config.path).expect("opens");
+    let by_age = Retention {
+        max_age: Some(Duration::from_secs(60)),
+        max_rows: None,
+    };
+    writer::enforce(&conn, &by_age).expect("enforces");
+    assert_eq!(count(&config.path), 30);
+    let by_rows = Retention {
+        max_age: None,
+        max_rows: Some(25),
+    };
+    writer::enforce(&conn, &by_rows).expect("enforces");
+    assert_eq!(count(&config.path), 25);
+    let oldest: String = conn
+        .query_row(
+            "SELECT request_id FROM predictions ORDER BY id LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("reads");
+    assert_eq!(oldest, "new5");
+}
+
+#[test]
+fn the_query_prints_the_newest_rows_oldest_first() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config(&dir, AuditMode::Async);
+    let writer = AuditWriter::start(&config).expect("starts");
+    for i in 0..5 {
+        writer.record(failed(&format!("r{i}"), SystemTime::now()));
+    }
+    writer.stop();
+    let query = query::AuditQuery {
+        db: config.path.clone(),
+        model: Some("iris".into()),
+        since: Some("1h".into()),
+        limit: 2,
+    };
+    let mut out = Vec::new();
+    query::run(&query, &mut out).expect("runs");
+    let lines: Vec<Value> = String::from_utf8_lossy(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let ids: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l["request_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["r3", "r4"]);
+    assert_eq!(lines[0]["status"], 422);
+    let none = query::AuditQuery {
+        model: Some("housing".into()),
+        ..query
+    };
+    let mut out = Vec::new();
+    query::run(&none, &mut out).expect("runs");
+    assert!(out.is_empty());
+}

@@ -1,0 +1,196 @@
+//! The audit trail: one row per predicted record on every prediction route.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use prediction_api::audit::AuditMode;
+use prediction_api::config::Config;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, committed_models, iris_record, json_with_status};
+
+fn audited(dir: &Path, mode: AuditMode) -> (Config, PathBuf) {
+    let path = dir.join("audit").join("predictions.db");
+    let mut config = Config::for_tests(committed_models());
+    config.audit_db = path.display().to_string();
+    config.audit_mode = mode;
+    config.default_model = Some("iris".into());
+    (config, path)
+}
+
+fn rows(path: &Path, sql: &str) -> Vec<Vec<Value>> {
+    let conn = rusqlite::Connection::open(path).expect("opens the audit database");
+    let mut statement = conn.prepare(sql).expect("prepares");
+    let width = statement.column_count();
+    statement
+        .query_map([], |row| {
+            (0..width)
+                .map(|i| {
+                    Ok(match row.get::<_, rusqlite::types::Value>(i)? {
+                        rusqlite::types::Value::Integer(n) => json!(n),
+                        rusqlite::types::Value::Real(x) => json!(x),
+                        rusqlite::types::Value::Text(t) => json!(t),
+                        _ => Value::Null,
+                    })
+                })
+                .collect()
+        })
+        .expect("queries")
+        .collect::<Result<_, _>>()
+        .expect("reads")
+}
+
+fn count(path: &Path) -> i64 {
+    rows(path, "SELECT count(*) FROM predictions")[0][0]
+        .as_i64()
+        .expect("a count")
+}
+
+/// Sends 4 single and 3 batch predictions (2 + 3 + 5 rows) over every prediction route: 14 rows.
+async fn mixed_predictions(app: &TestApp) -> i64 {
+    let post = |path: &'static str, body: Value| async move {
+        json_with_status(app.post_json(path, &body).await, 200).await;
+    };
+    post("/predict/iris", iris_record()).await;
+    post("/predict/iris", json!([iris_record(), iris_record()])).await;
+    post(
+        "/v1/models/iris:predict",
+        json!({"instances": [iris_record()]}),
+    )
+    .await;
+    post(
+        "/v1/models/iris/versions/1:predict",
+        json!({"inputs": {"sepal_length": [5.1, 6.0, 7.0], "sepal_width": [3.5, 3.0, 3.1],
+                          "petal_length": [1.4, 4.5, 6.0], "petal_width": [0.2, 1.5, 2.1]}}),
+    )
+    .await;
+    post(
+        "/invocations",
+        json!({"dataframe_records": [iris_record()]}),
+    )
+    .await;
+    post(
+        "/v1/models/iris/invocations",
+        json!({"instances": vec![iris_record(); 5]}),
+    )
+    .await;
+    let tensor = |name: &str, x: f32| json!({"name": name, "shape": [1, 1], "datatype": "FP32", "data": [x]});
+    post(
+        "/v2/models/iris/infer",
+        json!({"inputs": [tensor("sepal_length", 5.1), tensor("sepal_width", 3.5),
+                          tensor("petal_length", 1.4), tensor("petal_width", 0.2)]}),
+    )
+    .await;
+    1 + 2 + 1 + 3 + 1 + 5 + 1
+}
+
+#[tokio::test]
+async fn durable_mode_has_every_row_when_the_responses_arrive() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config, path) = audited(dir.path(), AuditMode::Durable);
+    let app = TestApp::spawn_with(config).await;
+    let expected = mixed_predictions(&app).await;
+    assert_eq!(count(&path), expected);
+
+    let routes = rows(
+        &path,
+        "SELECT route, count(*) FROM predictions GROUP BY route ORDER BY route",
+    );
+    let routes: Vec<(String, i64)> = routes
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap_or("").to_string(),
+                r[1].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            ("/invocations".to_string(), 1),
+            ("/predict/{model}".to_string(), 3),
+            ("/v1/models/{name}/invocations".to_string(), 5),
+            (
+                "/v1/models/{name}/versions/{version}:predict".to_string(),
+                3
+            ),
+            ("/v1/models/{name}:predict".to_string(), 1),
+            ("/v2/models/{name}/infer".to_string(), 1),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_row_holds_the_record_its_outputs_and_the_request_id() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config, path) = audited(dir.path(), AuditMode::Durable);
+    let app = TestApp::spawn_with(config).await;
+    let response = app
+        .client
+        .post(app.url("/predict/iris"))
+        .header("x-request-id", "req-42")
+        .json(&iris_record())
+        .send()
+        .await
+        .expect("POST");
+    let answer = json_with_status(response, 200).await;
+    let row = &rows(
+        &path,
+        "SELECT request_id, model, version, route, row_index, features, outputs, status, \
+         error, latency_ms, time FROM predictions",
+    )[0];
+    assert_eq!(row[0], "req-42");
+    assert_eq!(row[1], "iris");
+    assert_eq!(row[2], 1);
+    assert_eq!(row[3], "/predict/{model}");
+    assert_eq!(row[4], 0);
+    let features: Value = serde_json::from_str(row[5].as_str().expect("text")).expect("JSON");
+    assert_eq!(features, iris_record());
+    let outputs: Value = serde_json::from_str(row[6].as_str().expect("text")).expect("JSON");
+    assert_eq!(outputs["label"], answer["prediction"], "{outputs}");
+    assert_eq!(row[7], 200);
+    assert_eq!(row[8], Value::Null);
+    assert!(row[9].as_f64().expect("latency") > 0.0);
+    assert!(row[10].as_str().expect("time").ends_with('Z'));
+}
+
+#[tokio::test]
+async fn a_failed_request_is_one_row_with_its_status_and_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config, path) = audited(dir.path(), AuditMode::Async);
+    let app = TestApp::spawn_with(config).await;
+    let bad = json!([iris_record(), {"sepal_length": 1.0}]);
+    json_with_status(app.post_json("/predict/iris", &bad).await, 422).await;
+    json_with_status(app.post_json("/predict/nope", &iris_record()).await, 404).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while count(&path) < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let failures = rows(
+        &path,
+        "SELECT model, status, features, error FROM predictions ORDER BY status",
+    );
+    assert_eq!(failures.len(), 2);
+    assert_eq!(failures[0][0], "nope");
+    assert_eq!(failures[0][1], 404);
+    assert_eq!(failures[1][1], 422);
+    assert_eq!(failures[1][2], Value::Null);
+    assert!(failures[1][3].as_str().expect("error").contains("missing"));
+}
+
+#[tokio::test]
+async fn async_mode_writes_every_row_without_holding_the_responses() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config, path) = audited(dir.path(), AuditMode::Async);
+    let app = TestApp::spawn_with(config).await;
+    let mut expected = 0;
+    for _ in 0..5 {
+        expected += mixed_predictions(&app).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while count(&path) < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(count(&path), expected);
+}
