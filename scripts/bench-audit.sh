@@ -6,6 +6,8 @@
 set -euo pipefail
 runs=${1:-3} seconds=${2:-10} connections=${3:-16}
 bin=${CARGO_TARGET_DIR:-target}/release/prediction-api
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+[ -x "$bin" ] || { echo "$bin is missing: cargo build --release --bins" >&2; exit 1; }
 port=18431
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -23,7 +25,7 @@ for run in $(seq "$runs"); do
     esac
     LOG_LEVEL=warn "$bin" --host 127.0.0.1 --port "$port" "${audit[@]}" >"$work/server.log" 2>&1 &
     server=$!
-    until curl -sf "$url/v2/health/live" >/dev/null; do sleep 0.1; done
+    for _ in $(seq 300); do curl -sf "$url/v2/health/live" >/dev/null && break; sleep 0.1; done
     wrk -t1 -c"$connections" -d2s -s "$work/post.lua" "$url/predict/iris" >/dev/null
     rps=$(wrk -t1 -c"$connections" -d"${seconds}s" -s "$work/post.lua" "$url/predict/iris" |
       awk '/Requests\/sec/ {print $2}')
