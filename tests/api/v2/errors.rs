@@ -215,19 +215,22 @@ async fn an_output_json_cannot_carry_asks_for_binary() {
     assert!(!read_f32(response.output("variable"))[0].is_finite());
 }
 
-#[tokio::test]
-async fn a_model_whose_config_allows_it_takes_nan() {
+/// A server on a copy of the iris model with `config` as its config.json; the folder lives as
+/// long as the returned guard.
+async fn iris_with_config(config: &str) -> (TestApp, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     crate::server::copy_dir(
         &crate::helpers::committed_models().join("iris"),
         &dir.path().join("iris"),
     );
-    std::fs::write(
-        dir.path().join("iris/config.json"),
-        r#"{"allow_non_finite": true}"#,
-    )
-    .expect("config");
+    std::fs::write(dir.path().join("iris/config.json"), config).expect("config");
     let app = TestApp::spawn_with(prediction_api::config::Config::for_tests(dir.path())).await;
+    (app, dir)
+}
+
+#[tokio::test]
+async fn a_model_whose_config_allows_it_takes_nan() {
+    let (app, _dir) = iris_with_config(r#"{"allow_non_finite": true}"#).await;
     let (inputs, tail) = iris_row_with_nan();
     let response = post_binary(
         &app,
@@ -241,17 +244,7 @@ async fn a_model_whose_config_allows_it_takes_nan() {
 
 #[tokio::test]
 async fn a_misspelt_config_setting_fails_the_load_with_its_name() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    crate::server::copy_dir(
-        &crate::helpers::committed_models().join("iris"),
-        &dir.path().join("iris"),
-    );
-    std::fs::write(
-        dir.path().join("iris/config.json"),
-        r#"{"allow_nan": true}"#,
-    )
-    .expect("config");
-    let app = TestApp::spawn_with(prediction_api::config::Config::for_tests(dir.path())).await;
+    let (app, _dir) = iris_with_config(r#"{"allow_nan": true}"#).await;
     let info = app.get("/models/info").await.text().await.expect("body");
     assert!(
         info.contains("allow_nan") && info.contains("UNAVAILABLE"),
