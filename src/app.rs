@@ -42,6 +42,7 @@ impl Application {
                 cpu_arena: config.cpu_arena,
             },
             pool_size: config.pool_size(),
+            batching: config.batch_policy(),
         };
         let metrics = Arc::new(Metrics::new().context("cannot set up the metrics registry")?);
         let root = config.model_repository.clone();

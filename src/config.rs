@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::audit::{AuditConfig, AuditMode, Retention};
+use crate::inference::batch::BatchPolicy;
 
 /// prediction-api: serves ONNX models over REST, KServe V2, TF-Serving V1 and MLflow APIs.
 #[derive(Debug, Clone, Parser)]
@@ -46,6 +47,25 @@ pub struct Config {
     /// Threads ONNX Runtime may use inside one run (1 = the calling thread only).
     #[arg(long, env = "INTRA_OP_THREADS", default_value_t = 1)]
     pub intra_op_threads: usize,
+
+    /// Dynamic batching (`on` or `off`): concurrent requests for one model version are
+    /// coalesced into one graph execution. A lone request never waits for company.
+    #[arg(long, env = "BATCHING", value_enum, default_value_t = Switch::On)]
+    pub batching: Switch,
+
+    /// Most rows one coalesced execution takes (a larger request still runs, alone).
+    #[arg(long, env = "BATCH_MAX_ROWS", default_value_t = 1024)]
+    pub batch_max_rows: usize,
+
+    /// How long a batch that already holds several requests may wait for more, in
+    /// microseconds (0: run as soon as a session is free).
+    #[arg(long, env = "BATCH_MAX_DELAY_US", default_value_t = 0)]
+    pub batch_max_delay_us: u64,
+
+    /// Requests per model version that may wait for a session; more are answered 503 with
+    /// Retry-After at once.
+    #[arg(long, env = "BATCH_QUEUE_CAPACITY", default_value_t = 1024)]
+    pub batch_queue_capacity: usize,
 
     /// Largest request body accepted, in bytes (larger ones get 413).
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
@@ -153,6 +173,12 @@ pub enum ModelControlMode {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
     Text,
     Pretty,
@@ -181,6 +207,9 @@ impl Config {
                 self.host
             ));
         }
+        self.batch_policy().validate().map_err(|e| {
+            format!("{e} (--batch-max-rows, --batch-max-delay-us, --batch-queue-capacity)")
+        })?;
         if self.audit_queue_capacity == 0 {
             return Err("--audit-queue-capacity must be at least 1".into());
         }
@@ -202,6 +231,16 @@ impl Config {
     pub fn pool_size(&self) -> usize {
         self.session_pool_size
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// The server-wide batching settings (a model's `config.json` may override them).
+    pub fn batch_policy(&self) -> BatchPolicy {
+        BatchPolicy {
+            enabled: self.batching == Switch::On,
+            max_rows: self.batch_max_rows,
+            max_delay: Duration::from_micros(self.batch_max_delay_us),
+            queue_capacity: self.batch_queue_capacity,
+        }
     }
 
     pub fn request_timeout(&self) -> Duration {

@@ -17,18 +17,11 @@ pub trait ServingEvents: Send + Sync + 'static {
     fn model_load_failed(&self, _model: &str, _version: Option<u64>) {}
     /// A model version stopped taking new requests.
     fn model_unloaded(&self, _model: &str, _version: u64) {}
-    /// A request's rows were predicted: `executions` graph runs after `queued` waiting for a
-    /// session and `ran` running.
-    fn inference(
-        &self,
-        _model: &str,
-        _version: u64,
-        _rows: usize,
-        _executions: usize,
-        _queued: Duration,
-        _ran: Duration,
-    ) {
-    }
+    /// A request's rows were predicted after waiting `queued` for a session (and for the
+    /// batch it joined).
+    fn predicted(&self, _model: &str, _version: u64, _rows: usize, _queued: Duration) {}
+    /// One graph execution of `rows` rows (one request's, or a coalesced batch) took `ran`.
+    fn executed(&self, _model: &str, _version: u64, _rows: usize, _ran: Duration) {}
     /// An inference failed; `kind` is a short, bounded label (`invalid_input`, `runtime`, …).
     fn inference_failed(&self, _model: &str, _version: u64, _kind: &'static str) {}
     /// A request started waiting for a session of this model version.

@@ -6,7 +6,7 @@ mod datatype;
 mod metadata;
 pub mod schema;
 
-pub use config::ModelConfig;
+pub use config::{BatchingConfig, ModelConfig};
 pub use datatype::DataType;
 pub use metadata::{
     FeatureSpec, FeatureType, METADATA_SCHEMA_VERSION, ModelMetadata, ReferenceDistribution, Task,

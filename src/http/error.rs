@@ -149,6 +149,7 @@ impl From<InferError> for ApiError {
             }
             InferError::Run(other) => ApiError::Internal(other.to_string()),
             InferError::Aborted(m) => ApiError::Internal(m),
+            overloaded @ InferError::Overloaded(_) => ApiError::Unavailable(overloaded.to_string()),
         }
     }
 }
@@ -158,5 +159,17 @@ pub fn unprocessable(e: InferError) -> ApiError {
     match e {
         InferError::Invalid(m) => ApiError::Unprocessable(m),
         other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_batching_queue_is_503_with_retry_after() {
+        let response = ApiError::from(InferError::Overloaded(8)).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
     }
 }

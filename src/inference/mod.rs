@@ -1,15 +1,17 @@
-//! The async face of inference: check a request's tensors against the model, wait for a
-//! session permit, run the graph on a blocking thread, hand back the outputs.
+//! The async face of inference: check a request's tensors against the model, queue it for a
+//! batch (or wait for a session permit), run the graph on a blocking thread, hand back the
+//! outputs.
 //!
 //! Every API family (records, V1, V2, MLflow) ends here, so the checks that protect the
 //! runtime live in one place.
 
+pub mod batch;
 mod check;
 pub mod records;
 mod rows;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::repository::LoadedModel;
 use crate::runtime::{self, Output, RunError};
@@ -32,33 +34,58 @@ pub enum InferError {
     /// The blocking task did not complete (it panicked or the runtime is shutting down).
     #[error("inference did not complete: {0}")]
     Aborted(String),
+    /// The model's batching queue is full (its capacity given): the client should retry.
+    #[error("the model is overloaded: {0} requests are already waiting; retry shortly")]
+    Overloaded(usize),
 }
 
 /// Named outputs in graph order.
 pub type Outputs = Vec<(String, Output)>;
 
 /// Runs `model` on `inputs`, returning the outputs named in `wanted` (all when `None`).
+/// Through the model's batcher when it batches, else on a session of its own.
 /// Reports the inference (or its failure) to the model's event sink.
 pub async fn infer(
     model: Arc<LoadedModel>,
     inputs: Vec<Tensor>,
     wanted: Option<Vec<String>>,
 ) -> Result<Outputs, InferError> {
-    let rows = match check_inputs(&model, &inputs) {
-        Ok(rows) => rows,
-        Err(e) => {
-            model
-                .events
-                .inference_failed(&model.name, model.version, e.kind());
-            return Err(e);
+    let result = match check_inputs(&model, &inputs) {
+        Ok(rows) => {
+            let span = tracing::Span::current();
+            span.record("model", model.name.as_str());
+            span.record("version", model.version);
+            span.record("rows", rows);
+            match model.batcher() {
+                Some(batcher) => batcher.submit(model.clone(), inputs, rows, wanted).await,
+                None => infer_alone(&model, inputs, rows, wanted).await,
+            }
+            .map(|(outputs, queued)| {
+                model
+                    .events
+                    .predicted(&model.name, model.version, rows, queued);
+                outputs
+            })
         }
+        Err(e) => Err(e),
     };
-    let span = tracing::Span::current();
-    span.record("model", model.name.as_str());
-    span.record("version", model.version);
-    span.record("rows", rows);
+    if let Err(e) = &result {
+        model
+            .events
+            .inference_failed(&model.name, model.version, e.kind());
+    }
+    result
+}
+
+/// Runs one request on a session of its own: wait for a permit, run on a blocking thread.
+async fn infer_alone(
+    model: &Arc<LoadedModel>,
+    inputs: Vec<Tensor>,
+    rows: usize,
+    wanted: Option<Vec<String>>,
+) -> Result<(Outputs, Duration), InferError> {
     let queued = Instant::now();
-    let waiting = Waiting::enter(&model);
+    let waiting = Waiting::enter(model);
     let permit = model
         .permits
         .clone()
@@ -68,32 +95,15 @@ pub async fn infer(
     drop(waiting);
     let waited = queued.elapsed();
     let runner = model.clone();
-    let result = tokio::task::spawn_blocking(move || {
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || {
         // The permit lives as long as the work, even if the caller stops waiting.
         let _permit = permit;
-        span.in_scope(|| {
-            let started = Instant::now();
-            run_blocking(&runner, &inputs, rows, wanted.as_deref())
-                .map(|(outputs, executions)| (outputs, executions, started.elapsed()))
-        })
+        span.in_scope(|| run_blocking(&runner, &inputs, rows, wanted.as_deref()))
     })
     .await
-    .map_err(|e| InferError::Aborted(e.to_string()))
-    .and_then(|r| r);
-    match result {
-        Ok((outputs, executions, ran)) => {
-            model
-                .events
-                .inference(&model.name, model.version, rows, executions, waited, ran);
-            Ok(outputs)
-        }
-        Err(e) => {
-            model
-                .events
-                .inference_failed(&model.name, model.version, e.kind());
-            Err(e)
-        }
-    }
+    .map_err(|e| InferError::Aborted(e.to_string()))?
+    .map(|outputs| (outputs, waited))
 }
 
 /// Counts a request as queued for a session until dropped, also when the caller gives up
@@ -115,12 +125,13 @@ impl Drop for Waiting<'_> {
 
 impl InferError {
     /// Every value [`InferError::kind`] returns.
-    pub const KINDS: [&'static str; 5] = [
+    pub const KINDS: [&'static str; 6] = [
         "invalid_input",
         "non_finite_input",
         "conversion",
         "runtime",
         "aborted",
+        "overloaded",
     ];
 
     /// A short, bounded label for metrics.
@@ -131,31 +142,39 @@ impl InferError {
             InferError::Run(RunError::Convert(_)) => "conversion",
             InferError::Run(RunError::Runtime(_)) => "runtime",
             InferError::Aborted(_) => "aborted",
+            InferError::Overloaded(_) => "overloaded",
         }
     }
 }
 
-/// Runs on the calling (blocking) thread, in chunks when the graph has a fixed batch size.
-/// Returns the outputs and the number of graph executions.
+/// Runs on the calling (blocking) thread, in chunks when the graph has a fixed batch size,
+/// and reports each graph execution.
 fn run_blocking(
     model: &LoadedModel,
     inputs: &[Tensor],
     rows: usize,
     wanted: Option<&[String]>,
-) -> Result<(Outputs, usize), InferError> {
+) -> Result<Outputs, InferError> {
     let mut session = model.pool.checkout();
+    let mut execute = |inputs: &[Tensor], rows: usize| {
+        let started = Instant::now();
+        let outputs = runtime::run(&mut session, inputs, wanted)?;
+        model
+            .events
+            .executed(&model.name, model.version, rows, started.elapsed());
+        Ok::<_, InferError>(outputs)
+    };
     let chunk = match model.signature.max_batch {
         Some(m) if rows > m => m,
-        _ => return Ok((runtime::run(&mut session, inputs, wanted)?, 1)),
+        _ => return execute(inputs, rows),
     };
     let mut parts: Vec<Outputs> = Vec::new();
     for start in (0..rows).step_by(chunk) {
         let end = (start + chunk).min(rows);
         let slice: Vec<Tensor> = inputs.iter().map(|t| slice_rows(t, start, end)).collect();
-        parts.push(runtime::run(&mut session, &slice, wanted)?);
+        parts.push(execute(&slice, end - start)?);
     }
-    let executions = parts.len();
-    Ok((join_chunks(parts)?, executions))
+    join_chunks(parts)
 }
 
 fn join_chunks(parts: Vec<Outputs>) -> Result<Outputs, InferError> {

@@ -80,13 +80,13 @@ impl ServingMetrics {
             )?,
             duration: histogram(
                 "inference_duration_seconds",
-                "Time running the graph for one request, queue wait excluded.",
+                "Time of one graph execution (one request, or a coalesced batch of requests).",
                 LATENCY_BUCKETS,
                 MODEL_VERSION,
             )?,
             queue_wait: histogram(
                 "inference_queue_wait_seconds",
-                "Time a request waited for a free session of the model.",
+                "Time a request waited for a free session of the model and for its batch to start.",
                 LATENCY_BUCKETS,
                 MODEL_VERSION,
             )?,
@@ -212,27 +212,21 @@ impl ServingEvents for Metrics {
         let _ = s.loaded.remove_label_values(&[model, &version.to_string()]);
     }
 
-    fn inference(
-        &self,
-        model: &str,
-        version: u64,
-        rows: usize,
-        executions: usize,
-        queued: Duration,
-        ran: Duration,
-    ) {
+    fn predicted(&self, model: &str, version: u64, rows: usize, queued: Duration) {
         let Some(s) = self.serving().series(model, version) else {
             return;
         };
         s.predictions.inc_by(rows as u64);
-        s.executions.inc_by(executions as u64);
-        s.duration.observe(ran.as_secs_f64());
         s.queue_wait.observe(queued.as_secs_f64());
-        // Chunked runs are all full but the last; the mean per execution is close enough.
-        let per_execution = rows as f64 / executions.max(1) as f64;
-        for _ in 0..executions {
-            s.batch_size.observe(per_execution);
-        }
+    }
+
+    fn executed(&self, model: &str, version: u64, rows: usize, ran: Duration) {
+        let Some(s) = self.serving().series(model, version) else {
+            return;
+        };
+        s.executions.inc();
+        s.duration.observe(ran.as_secs_f64());
+        s.batch_size.observe(rows as f64);
     }
 
     fn inference_failed(&self, model: &str, version: u64, kind: &'static str) {

@@ -83,14 +83,9 @@ fn drift_values_become_labelled_gauges_once_each() {
 fn serving_events_fill_the_model_series() {
     let metrics = fresh();
     metrics.model_loaded("iris", 2, Duration::from_millis(30), false);
-    metrics.inference(
-        "iris",
-        2,
-        10,
-        1,
-        Duration::from_micros(5),
-        Duration::from_micros(80),
-    );
+    metrics.predicted("iris", 2, 4, Duration::from_micros(5));
+    metrics.predicted("iris", 2, 6, Duration::from_micros(7));
+    metrics.executed("iris", 2, 10, Duration::from_micros(80));
     metrics.inference_failed("iris", 2, "invalid_input");
     metrics.queue_entered("iris", 2);
     let text = metrics.render().expect("renders");

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use crate::contract::{DataType, ModelConfig, ModelMetadata, TensorSpec};
 use crate::events::Events;
 use crate::graph::{self, KnownValue};
+use crate::inference::batch::BatchPolicy;
 use crate::runtime::{self, Output, SessionOptions, SessionPool};
 use crate::tensor::{Tensor, TensorData};
 
@@ -18,6 +19,8 @@ pub struct LoadOptions {
     pub session: SessionOptions,
     /// Sessions per model version.
     pub pool_size: usize,
+    /// The server's batching settings; a model's `config.json` may override them.
+    pub batching: BatchPolicy,
 }
 
 /// Why a model version could not be served. The message is what operators read in the log,
@@ -114,7 +117,20 @@ pub fn load_version(
             });
         }
     }
+    let batching = options
+        .batching
+        .with_overrides(&config.batching)
+        .map_err(|reason| LoadError::Config {
+            path: dir.display().to_string(),
+            reason,
+        })?;
+    let batching = BatchPolicy {
+        enabled: batching.enabled && batches_by_rows(&signature),
+        ..batching
+    };
     Ok(LoadedModel {
+        batching,
+        batcher: std::sync::OnceLock::new(),
         name: name.to_string(),
         version,
         metadata,
@@ -124,6 +140,18 @@ pub fn load_version(
         permits: std::sync::Arc::new(tokio::sync::Semaphore::new(pool.size())),
         pool,
     })
+}
+
+/// Requests can be coalesced only when every input and output has a dynamic first (batch)
+/// dimension: then row `i` of the outputs belongs to row `i` of the inputs.
+fn batches_by_rows(signature: &ModelSignature) -> bool {
+    let dynamic_batch = |shape: &[i64]| shape.first().is_some_and(|&d| d < 0);
+    signature.max_batch.is_none()
+        && signature.inputs.iter().all(|i| dynamic_batch(&i.shape))
+        && signature
+            .outputs
+            .iter()
+            .all(|o| dynamic_batch(&o.tensor.shape))
 }
 
 fn read_metadata(dir: &Path) -> Result<Option<ModelMetadata>, LoadError> {
@@ -239,5 +267,44 @@ fn zeros(datatype: DataType, n: usize) -> TensorData {
         DataType::Fp32 => TensorData::F32(vec![0.0; n]),
         DataType::Fp64 => TensorData::F64(vec![0.0; n]),
         DataType::Bytes => TensorData::Bytes(vec![Vec::new(); n]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(name: &str, shape: &[i64]) -> TensorSpec {
+        TensorSpec {
+            name: name.into(),
+            datatype: DataType::Fp32,
+            shape: shape.to_vec(),
+        }
+    }
+
+    fn signature(input: &[i64], output: &[i64]) -> ModelSignature {
+        ModelSignature {
+            inputs: vec![spec("x", input)],
+            outputs: vec![OutputSpec {
+                tensor: spec("y", output),
+                classes: None,
+                zipmap: false,
+            }],
+            max_batch: match input.first() {
+                Some(&d) if d > 0 => Some(d as usize),
+                _ => None,
+            },
+        }
+    }
+
+    #[test]
+    fn only_graphs_batched_by_rows_on_both_sides_are_coalesced() {
+        assert!(batches_by_rows(&signature(&[-1, 4], &[-1])));
+        assert!(!batches_by_rows(&signature(&[1, 4], &[1])), "fixed batch");
+        assert!(
+            !batches_by_rows(&signature(&[-1, 4], &[3])),
+            "output not by rows"
+        );
+        assert!(!batches_by_rows(&signature(&[-1, 4], &[])), "scalar output");
     }
 }

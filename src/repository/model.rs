@@ -1,7 +1,10 @@
 //! A loaded model version: its sessions, signature and metadata.
 
+use std::sync::OnceLock;
+
 use crate::contract::{DataType, ModelConfig, ModelMetadata, TensorSpec};
 use crate::events::Events;
+use crate::inference::batch::{BatchPolicy, Batcher};
 use crate::runtime::SessionPool;
 
 /// One version of one model, ready to serve.
@@ -19,6 +22,11 @@ pub struct LoadedModel {
     /// One permit per session: a request holds one while its run is queued or running, so
     /// no more runs wait on blocking threads than there are sessions to run them.
     pub permits: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Dynamic batching of this version: the server's flags with `config.json` applied, off
+    /// for graphs whose batch dimension is fixed.
+    pub batching: BatchPolicy,
+    /// The batching queue, started with the first request (it needs the async runtime).
+    pub(crate) batcher: OnceLock<Batcher>,
 }
 
 /// What the graph takes and gives, as clients see it.
@@ -52,6 +60,13 @@ impl LoadedModel {
             .outputs
             .iter()
             .find(|o| o.tensor.name == name)
+    }
+
+    /// The batching queue, when this version batches.
+    pub fn batcher(&self) -> Option<&Batcher> {
+        self.batching
+            .enabled
+            .then(|| self.batcher.get_or_init(|| Batcher::start(self.batching)))
     }
 
     /// Whether a NaN or infinite value may be sent to this model: only when its

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod audit;
+mod batching;
 mod docs;
 mod drift;
 mod errors;

@@ -45,6 +45,7 @@ fn every_change_is_reported_and_swapped_in() {
     let options = LoadOptions {
         session: SessionOptions::default(),
         pool_size: 1,
+        batching: Default::default(),
     };
     let repo = ModelRepository::open(dir.path(), options, recorder.clone()).expect("opens");
     assert_eq!(recorder.take(), ["loaded iris 1 reload=false"]);

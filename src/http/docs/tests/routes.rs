@@ -25,6 +25,7 @@ fn test_router() -> (axum::Router, tempfile::TempDir) {
     let options = LoadOptions {
         session: SessionOptions::default(),
         pool_size: 1,
+        batching: Default::default(),
     };
     let repository = ModelRepository::open(dir.path(), options, crate::events::none())
         .expect("an empty repository");
