@@ -13,6 +13,8 @@ mod rows;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::OwnedSemaphorePermit;
+
 use crate::repository::LoadedModel;
 use crate::runtime::{self, Output, RunError};
 use crate::tensor::Tensor;
@@ -57,7 +59,13 @@ pub async fn infer(
             span.record("version", model.version);
             span.record("rows", rows);
             match model.batcher() {
-                Some(batcher) => batcher.submit(model.clone(), inputs, rows, wanted).await,
+                // Nothing queued and a session free: nothing to batch with, run at once.
+                Some(batcher) => match batcher.idle_session(&model) {
+                    Some(permit) => {
+                        run_on(permit, &model, inputs, rows, wanted, Duration::ZERO).await
+                    }
+                    None => batcher.submit(model.clone(), inputs, rows, wanted).await,
+                },
                 None => infer_alone(&model, inputs, rows, wanted).await,
             }
             .map(|(outputs, queued)| {
@@ -93,7 +101,18 @@ async fn infer_alone(
         .await
         .map_err(|e| InferError::Aborted(e.to_string()))?;
     drop(waiting);
-    let waited = queued.elapsed();
+    run_on(permit, model, inputs, rows, wanted, queued.elapsed()).await
+}
+
+/// Runs one request on a blocking thread with the session `permit` it holds.
+async fn run_on(
+    permit: OwnedSemaphorePermit,
+    model: &Arc<LoadedModel>,
+    inputs: Vec<Tensor>,
+    rows: usize,
+    wanted: Option<Vec<String>>,
+    waited: Duration,
+) -> Result<(Outputs, Duration), InferError> {
     let runner = model.clone();
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {

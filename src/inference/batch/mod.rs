@@ -73,6 +73,16 @@ impl Batcher {
         }
     }
 
+    /// A session permit, when no request is queued and a session is free: a request then has
+    /// no one to batch with and runs at once, without the queue's extra hand-off.
+    pub fn idle_session(&self, model: &LoadedModel) -> Option<OwnedSemaphorePermit> {
+        if self.queue.capacity() < self.capacity {
+            return None;
+        }
+        // The semaphore is fair: while the dispatcher waits for a session, this fails.
+        model.permits.clone().try_acquire_owned().ok()
+    }
+
     /// Queues a checked request and waits for its share of a batch's outputs, with the time
     /// it waited before its batch started.
     pub async fn submit(
