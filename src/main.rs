@@ -7,6 +7,10 @@ use prediction_api::cli::{self, Cli, Command};
 use prediction_api::config::Config;
 use prediction_api::telemetry;
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let Cli { config, command } = Cli::parse();
