@@ -365,8 +365,18 @@ pub fn element(data: &TensorData, i: usize) -> Value {
         TensorData::I32(v) => v.get(i).map_or(Value::Null, |&x| x.into()),
         TensorData::I64(v) => v.get(i).map_or(Value::Null, |&x| x.into()),
         // The shortest decimal that reads back as the same f32, not the f64 widening's digits.
+        // ryu writes it into a stack buffer; std's parser reads it back exactly.
         TensorData::F32(v) => v.get(i).map_or(Value::Null, |&x| {
-            float(x.to_string().parse().unwrap_or(f64::NAN))
+            if x.is_finite() {
+                float(
+                    ryu::Buffer::new()
+                        .format_finite(x)
+                        .parse()
+                        .unwrap_or(f64::NAN),
+                )
+            } else {
+                Value::Null
+            }
         }),
         TensorData::F64(v) => v.get(i).map_or(Value::Null, |&x| float(x)),
         TensorData::F16(v) => v
@@ -428,4 +438,19 @@ fn most_likely(p: &Map<String, Value>) -> Value {
             _ => Some((k, v)),
         })
         .map_or(Value::Null, |(k, _)| Value::String(k.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f32_elements_keep_their_shortest_decimal() {
+        let data = TensorData::F32(vec![0.1, 141_362.83, 1e-7, 3.0, f32::NAN, f32::MAX]);
+        let got: Vec<String> = (0..6).map(|i| element(&data, i).to_string()).collect();
+        assert_eq!(
+            got,
+            ["0.1", "141362.83", "1e-7", "3.0", "null", "3.4028235e+38"]
+        );
+    }
 }
