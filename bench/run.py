@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,7 +73,7 @@ class Server:
     name: str
     description: str
     # argv for a port; ports[0] is the HTTP port, the others are spare ports it may need.
-    argv: callable
+    argv: Callable[[list[int]], list[str]]
     ports: int = 1
     env: dict = field(default_factory=dict)
     cwd: Path = ROOT
@@ -944,7 +945,9 @@ def run_round(args, server, chosen_workloads, scripts, state, workdir, number):
                         f"{m.socket_errors} socket errors in round {number}"
                     )
                 results.setdefault((workload.name, server.name, connections), []).append(m)
-                shown = m.problem or f"{m.rps:,.0f} req/s, p50 {m.p50_ms:.2f} ms, p99 {m.p99_ms:.2f} ms"
+                shown = m.problem or (
+                    f"{m.rps:,.0f} req/s, p50 {m.p50_ms:.2f} ms, p99 {m.p99_ms:.2f} ms"
+                )
                 log(f"  {workload.name:14} c={connections:<3} {server.name}: {shown}")
             if running.process.poll() is not None:
                 raise RuntimeError(f"{server.name} exited during the load; {running.tail()}")
