@@ -750,7 +750,7 @@ def fmt_ms(value: float) -> str:
 def fmt_ratio(value: float | None) -> str:
     if value is None:
         return "–"
-    if value < 1:
+    if value < 0.1:
         # Two significant digits: a server at 0.4 % of the ceiling must not read as 0.00.
         return f"{value:.2g}×"
     return f"{value:.2f}×" if value < 10 else f"{value:.1f}×"
