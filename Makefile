@@ -9,12 +9,13 @@ PYTHON := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed-$(shell sha256sum tests/python/requirements.txt | cut -c1-16)
 API_PORT ?= 8000
 
-.PHONY: help setup ort venv chromium prometheus build run test lint fmt rust-test python-test models schema clean
+.PHONY: help setup ort venv chromium prometheus build run test lint fmt rust-test python-test models schema clean bench bench-build bench-startup
 
 help:
 	@echo "make run    set up, build and serve models/ on port $(API_PORT)"
 	@echo "make test   set up, build and run every check and test"
 	@echo "make models retrain, validate and publish the models (trainer all)"
+	@echo "make bench  load-test prediction-api beside the Python servers (BENCH_ARGS=--help)"
 
 ## Set-up steps (idempotent, cached) ------------------------------------------------------------
 
@@ -55,6 +56,20 @@ models: setup
 
 schema:
 	cargo run --quiet -p trainer -- schema
+
+## Benchmarks (never part of `make test`) ---------------------------------------------------
+
+BENCH_ARGS ?=
+
+bench-build: setup
+	cargo build --release -p prediction-api -p upper-bound --bins
+	@bench/setup.sh
+
+bench: bench-build
+	python3 bench/run.py $(BENCH_ARGS)
+
+bench-startup: bench-build
+	python3 bench/startup.py $(BENCH_ARGS)
 
 ## Tests --------------------------------------------------------------------------------------
 
