@@ -123,9 +123,9 @@ def prediction_api(name: str, extra: list[str]) -> Server:
     def argv(ports: list[int]) -> list[str]:
         base = [str(prediction_api_bin()), "--host", "127.0.0.1", "--port", str(ports[0])]
         base += ["--model-repository", "models", "--log-level", "warn"]
-        # The audit trail is a feature of its own with its own benchmark
-        # (scripts/bench-audit.sh); here it is off. A binary without the flag has no trail.
-        if "--audit-db" in binary_flags():
+        # The audit trail is off unless a variant turns it on (to measure its cost); a
+        # binary without the flag has no trail.
+        if "--audit-db" in binary_flags() and "--audit-db" not in extra:
             base += ["--audit-db", "off"]
         return base + extra
 
