@@ -9,7 +9,7 @@ PYTHON := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed-$(shell sha256sum tests/python/requirements.txt | cut -c1-16)
 API_PORT ?= 8000
 
-.PHONY: help setup ort venv chromium prometheus build run test lint fmt rust-test python-test models schema clean bench bench-build bench-startup
+.PHONY: help setup ort venv chromium prometheus build run test lint fmt rust-test python-test models schema clean bench bench-build bench-startup bench-criterion
 
 help:
 	@echo "make run    set up, build and serve models/ on port $(API_PORT)"
@@ -85,6 +85,11 @@ rust-test:
 python-test: venv
 	cargo build --release --bins
 	$(PYTHON) -m pytest -q tests/python
+
+# The in-process request path (benches/README.md); not part of `test`, which only builds it
+# (clippy --all-targets compiles the benches).
+bench-criterion: setup
+	cargo bench --bench request_path
 
 fmt:
 	cargo fmt --all
