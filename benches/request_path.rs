@@ -21,6 +21,7 @@ use prediction_api::contract::DataType;
 use prediction_api::events;
 use prediction_api::http::body::parse_json;
 use prediction_api::http::v2::infer as v2;
+use prediction_api::inference::answers::RecordAnswers;
 use prediction_api::inference::{self, Outputs, records};
 use prediction_api::repository::{LoadOptions, LoadedModel, ModelRepository};
 use prediction_api::runtime::{self, SessionOptions};
@@ -188,6 +189,7 @@ fn fixture() -> Fixture {
     let options = LoadOptions {
         session: SessionOptions::default(),
         pool_size: 1,
+        batching: Default::default(),
     };
     let repository = ModelRepository::open(&root().join("models"), options, events::none())
         .expect("the model repository opens");
@@ -224,13 +226,8 @@ async fn records_request(model: &Arc<LoadedModel>, body: &[u8]) -> Vec<u8> {
     let outputs = inference::infer(model.clone(), inputs, None)
         .await
         .expect("inference runs");
-    let mut answers = records::record_predictions(model, &outputs, rows.len());
-    let answer = if single {
-        answers.swap_remove(0)
-    } else {
-        Value::Array(answers)
-    };
-    serde_json::to_vec(&answer).expect("the answer serializes")
+    serde_json::to_vec(&RecordAnswers::new(model, &outputs, rows.len(), single))
+        .expect("the answer serializes")
 }
 
 /// The V2 `infer` handler's work: content type, decode and plan, infer, encode.
@@ -371,8 +368,8 @@ fn records_stages(c: &mut Criterion, f: &Fixture) {
             });
             g.bench_with_input(BenchmarkId::new("answer", n), &outputs, |b, outputs| {
                 b.iter(|| {
-                    let answers = records::record_predictions(&s.model, outputs, n);
-                    serde_json::to_vec(&answers).expect("the answer serializes")
+                    serde_json::to_vec(&RecordAnswers::new(&s.model, outputs, n, false))
+                        .expect("the answer serializes")
                 });
             });
         }

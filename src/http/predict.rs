@@ -1,9 +1,9 @@
 //! The seed's prediction routes: `POST /predict/{model}` with one JSON record (one answer) or
 //! an array of records (an array of answers in the same order, one graph execution).
 
-use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::body::JsonBody;
@@ -11,6 +11,7 @@ use super::error::{ApiError, unprocessable};
 use super::state::AppState;
 use super::trail::{Scored, Trail};
 use crate::audit::AuditInputs;
+use crate::inference::answers::RecordAnswers;
 use crate::inference::{self, records};
 
 pub async fn predict(
@@ -18,13 +19,15 @@ pub async fn predict(
     Path(name): Path<String>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let trail = Trail::begin("/predict/{model}", &headers);
     let result = score(&state, &name, body).await;
-    trail.finish(&state, &name, None, result).await.map(Json)
+    let answer = trail.finish(&state, &name, None, result).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], answer).into_response())
 }
 
-async fn score(state: &AppState, name: &str, body: Value) -> Result<Scored<Value>, ApiError> {
+/// Predicts, and writes the answer's JSON before the outputs move on to the audit trail.
+async fn score(state: &AppState, name: &str, body: Value) -> Result<Scored<Vec<u8>>, ApiError> {
     let model = state.repository.get(name, None)?;
     let (rows, single) = match body {
         Value::Array(items) => (items, false),
@@ -43,12 +46,8 @@ async fn score(state: &AppState, name: &str, body: Value) -> Result<Scored<Value
             .await
             .map_err(unprocessable)?
     };
-    let mut answers = records::record_predictions(&model, &outputs, rows.len());
-    let answer = if single {
-        answers.swap_remove(0)
-    } else {
-        Value::Array(answers)
-    };
+    let answer = serde_json::to_vec(&RecordAnswers::new(&model, &outputs, rows.len(), single))
+        .map_err(|e| ApiError::Internal(format!("cannot write the answer: {e}")))?;
     Ok(Scored {
         model,
         inputs: AuditInputs::Records(rows),

@@ -5,6 +5,7 @@
 //! Every API family (records, V1, V2, MLflow) ends here, so the checks that protect the
 //! runtime live in one place.
 
+pub mod answers;
 pub mod batch;
 mod check;
 pub mod records;

@@ -13,6 +13,7 @@ use crate::repository::LoadedModel;
 use crate::runtime::Output;
 use crate::tensor::{Tensor, TensorData};
 
+#[cfg(test)]
 use super::Outputs;
 use super::check::expected_json;
 
@@ -391,8 +392,11 @@ pub fn element(data: &TensorData, i: usize) -> Value {
     }
 }
 
-/// The per-record answers of the seed's `/predict/*` routes: `prediction`, `probabilities`
-/// by class for classifiers, and any further outputs under `outputs`.
+/// The per-record answers of the seed's `/predict/*` routes as a `Value` tree: `prediction`,
+/// `probabilities` by class for classifiers, and any further outputs under `outputs`. The
+/// routes write [`super::answers::RecordAnswers`] instead; this plain version is what that
+/// writer is checked against.
+#[cfg(test)]
 pub fn record_predictions(model: &LoadedModel, outputs: &Outputs, rows: usize) -> Vec<Value> {
     let is_table = |name: &str, o: &Output| {
         matches!(o, Output::ClassProbabilities { .. })
@@ -430,6 +434,7 @@ pub fn record_predictions(model: &LoadedModel, outputs: &Outputs, rows: usize) -
         .collect()
 }
 
+#[cfg(test)]
 fn most_likely(p: &Map<String, Value>) -> Value {
     p.iter()
         .filter_map(|(k, v)| Some((k, v.as_f64()?)))
