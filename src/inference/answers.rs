@@ -201,6 +201,8 @@ impl Serialize for Element<'_> {
             TensorData::I16(v) => v.get(i).map(|&x| Scalar::Signed(x.into())),
             TensorData::I32(v) => v.get(i).map(|&x| Scalar::Signed(x.into())),
             TensorData::I64(v) => v.get(i).map(|&x| Scalar::Signed(x)),
+            // Not `serialize_f32`: it switches to exponent notation at other magnitudes than
+            // f64 does, and the other APIs write f64 (the test below caught the difference).
             TensorData::F32(v) => v.get(i).map(|&x| float(shortest_f32(x))),
             TensorData::F64(v) => v.get(i).map(|&x| float(x)),
             TensorData::F16(v) => v.get(i).map(|&b| float(half::f16::from_bits(b).to_f64())),
@@ -396,13 +398,13 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
         /// The direct writer and the `Value` tree give the same bytes.
         #[test]
         fn answers_match_the_value_tree_byte_for_byte(
             rows in 1usize..9,
             seed in prop::collection::vec(
-                prop_oneof![Just(0.0f32), Just(0.5), Just(f32::NAN), 0.0f32..1.0, -1e6f32..1e6],
+                prop_oneof![Just(0.0f32), Just(0.5), Just(f32::NAN), 0.0f32..1.0, -1e6f32..1e6, any::<f32>()],
                 1..12,
             ),
             zipmap in any::<bool>(),
