@@ -1,10 +1,15 @@
 //! An [`AuditEntry`] as database rows: one per predicted record, or one for a failed request.
 //! Runs on the writer thread, so the request path never serializes anything for the audit.
 
-use serde_json::{Map, Value, json};
+use serde::Serializer;
+use serde::ser::{Serialize, SerializeMap};
+use serde_json::{Value, json};
 
 use super::{AuditEntry, AuditInputs, Outcome};
+use crate::inference::Outputs;
+use crate::inference::answers::Column;
 use crate::inference::records;
+use crate::repository::LoadedModel;
 use crate::tensor::{Tensor, TensorData};
 
 /// Rows wider than this many elements (per input or output) are stored as a marker, so one
@@ -21,70 +26,120 @@ pub struct Row<'a> {
     pub version: Option<i64>,
     pub route: &'a str,
     pub row_index: i64,
-    pub features: Option<String>,
-    pub outputs: Option<String>,
+    pub features: Option<&'a str>,
+    pub outputs: Option<&'a str>,
     pub latency_ms: f64,
     pub status: i64,
     pub error: Option<&'a str>,
 }
 
-/// Calls `write` with each row of `entry`, stopping at the first error.
+/// Calls `write` with each row of `entry`, stopping at the first error. The row texts are
+/// written into two buffers reused from row to row.
 pub fn for_each_row<E>(
     entry: &AuditEntry,
     time: &str,
     mut write: impl FnMut(Row<'_>) -> Result<(), E>,
 ) -> Result<(), E> {
-    let row = |row_index: usize, features, outputs, error| Row {
-        time,
-        request_id: &entry.request_id,
-        model: &entry.model,
-        version: entry.version.map(|v| v as i64),
-        route: entry.route,
-        row_index: row_index as i64,
-        features,
-        outputs,
-        latency_ms: entry.latency.as_secs_f64() * 1e3,
-        status: i64::from(entry.status),
-        error,
-    };
+    fn row<'r>(
+        entry: &'r AuditEntry,
+        time: &'r str,
+        row_index: usize,
+        features: Option<&'r str>,
+        outputs: Option<&'r str>,
+        error: Option<&'r str>,
+    ) -> Row<'r> {
+        Row {
+            time,
+            request_id: &entry.request_id,
+            model: &entry.model,
+            version: entry.version.map(|v| v as i64),
+            route: entry.route,
+            row_index: row_index as i64,
+            features,
+            outputs,
+            latency_ms: entry.latency.as_secs_f64() * 1e3,
+            status: i64::from(entry.status),
+            error,
+        }
+    }
     match &entry.outcome {
-        Outcome::Failed { error } => write(row(0, None, None, Some(error.as_str()))),
+        Outcome::Failed { error } => write(row(entry, time, 0, None, None, Some(error.as_str()))),
         Outcome::Predicted {
             model,
             inputs,
             outputs,
         } => {
+            let columns = output_columns(model, outputs);
+            let mut features = Vec::new();
+            let mut answer = Vec::new();
             for r in 0..entry.rows() as usize {
                 let features = match inputs {
-                    AuditInputs::Records(records) => records.get(r).map(record_text),
-                    AuditInputs::Tensors(tensors) => Some(capped_text(&Value::Object(
-                        tensors
-                            .iter()
-                            .map(|t| (t.name().to_string(), tensor_row(t, r)))
-                            .collect(),
-                    ))),
+                    AuditInputs::Records(records) => records
+                        .get(r)
+                        .map(|record| record_text(record, &mut features)),
+                    AuditInputs::Tensors(tensors) => {
+                        Some(capped_text(&TensorRow { tensors, r }, &mut features))
+                    }
                 };
-                let answer: Map<String, Value> = outputs
-                    .iter()
-                    .map(|(name, output)| {
-                        let width = row_width(output.tensor());
-                        let value = if width > MAX_ROW_ELEMENTS {
-                            truncated(width)
-                        } else {
-                            records::row_value(model, name, output, r)
-                        };
-                        (name.clone(), value)
-                    })
-                    .collect();
-                write(row(
-                    r,
-                    features,
-                    Some(capped_text(&Value::Object(answer))),
-                    None,
-                ))?;
+                let outputs = capped_text(
+                    &OutputRow {
+                        columns: &columns,
+                        r,
+                    },
+                    &mut answer,
+                );
+                write(row(entry, time, r, features, Some(outputs), None))?;
             }
             Ok(())
         }
+    }
+}
+
+/// The outputs as the answer columns of the record APIs, sorted by name like a JSON map.
+fn output_columns<'a>(model: &'a LoadedModel, outputs: &'a Outputs) -> Vec<Column<'a>> {
+    let mut columns: Vec<Column<'a>> = outputs
+        .iter()
+        .map(|(name, output)| Column::new(model, name, output))
+        .collect();
+    columns.sort_by(|a, b| a.name.cmp(b.name));
+    columns
+}
+
+/// Row `r` of every output: `{name: value}`, a marker for rows too wide to keep.
+struct OutputRow<'a> {
+    columns: &'a [Column<'a>],
+    r: usize,
+}
+
+impl Serialize for OutputRow<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.columns.len()))?;
+        for column in self.columns {
+            if column.width > MAX_ROW_ELEMENTS {
+                map.serialize_entry(column.name, &truncated(column.width))?;
+            } else {
+                map.serialize_entry(column.name, &column.row(self.r))?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// Row `r` of every input tensor: `{name: value}` in input order.
+struct TensorRow<'a> {
+    tensors: &'a [Tensor],
+    r: usize,
+}
+
+impl Serialize for TensorRow<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut sorted: Vec<&Tensor> = self.tensors.iter().collect();
+        sorted.sort_by(|a, b| a.name().cmp(b.name()));
+        let mut map = s.serialize_map(Some(sorted.len()))?;
+        for t in sorted {
+            map.serialize_entry(t.name(), &tensor_row(t, self.r))?;
+        }
+        map.end()
     }
 }
 
@@ -120,13 +175,13 @@ fn truncated(elements: usize) -> Value {
     json!({"truncated": true, "elements": elements})
 }
 
-/// A record as given, or a marker when it holds too many elements.
-fn record_text(record: &Value) -> String {
+/// A record as given, or a marker when it holds too many elements, written into `buffer`.
+fn record_text<'b>(record: &Value, buffer: &'b mut Vec<u8>) -> &'b str {
     let elements = count_elements(record);
     if elements > MAX_ROW_ELEMENTS {
-        truncated(elements).to_string()
+        capped_text(&truncated(elements), buffer)
     } else {
-        capped_text(record)
+        capped_text(record, buffer)
     }
 }
 
@@ -147,13 +202,21 @@ fn count_elements(v: &Value) -> usize {
     n
 }
 
-fn capped_text(v: &Value) -> String {
-    let text = v.to_string();
-    if text.len() > MAX_ROW_BYTES {
-        json!({"truncated": true, "bytes": text.len()}).to_string()
-    } else {
-        text
+/// `value` as JSON text in `buffer` (cleared first), or a marker when it is too long.
+fn capped_text<'b>(value: &impl Serialize, buffer: &'b mut Vec<u8>) -> &'b str {
+    buffer.clear();
+    if serde_json::to_writer(&mut *buffer, value).is_err() {
+        // Our serializers cannot fail; keep the row readable if one ever does.
+        buffer.clear();
+        buffer.extend_from_slice(br#"{"unserializable":true}"#);
     }
+    if buffer.len() > MAX_ROW_BYTES {
+        let marker = json!({"truncated": true, "bytes": buffer.len()}).to_string();
+        buffer.clear();
+        buffer.extend_from_slice(marker.as_bytes());
+    }
+    // serde_json writes UTF-8 only.
+    std::str::from_utf8(buffer).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -182,9 +245,10 @@ mod tests {
     #[test]
     fn wide_records_and_long_texts_are_capped() {
         let wide = Value::Array(vec![json!(1); MAX_ROW_ELEMENTS + 5]);
-        assert!(record_text(&wide).contains("truncated"));
+        assert!(record_text(&wide, &mut Vec::new()).contains("truncated"));
+        let mut buffer = Vec::new();
         let long = Value::String("x".repeat(MAX_ROW_BYTES + 1));
-        assert!(capped_text(&long).contains("truncated"));
-        assert_eq!(record_text(&json!({"a": 1})), r#"{"a":1}"#);
+        assert!(capped_text(&long, &mut buffer).contains("truncated"));
+        assert_eq!(record_text(&json!({"a": 1}), &mut buffer), r#"{"a":1}"#);
     }
 }

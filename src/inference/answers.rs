@@ -32,11 +32,12 @@ struct Plan<'a> {
 }
 
 /// One output as row values.
-struct Column<'a> {
-    name: &'a str,
+pub(crate) struct Column<'a> {
+    pub(crate) name: &'a str,
     data: &'a TensorData,
     inner: &'a [usize],
-    width: usize,
+    /// Elements per row.
+    pub(crate) width: usize,
     /// For a probability table: (class, column) sorted by class, one column per class name.
     classes: Option<Vec<(&'a str, usize)>>,
 }
@@ -79,7 +80,7 @@ impl<'a> RecordAnswers<'a> {
 }
 
 impl<'a> Column<'a> {
-    fn new(model: &'a LoadedModel, name: &'a str, output: &'a Output) -> Column<'a> {
+    pub(crate) fn new(model: &'a LoadedModel, name: &'a str, output: &'a Output) -> Column<'a> {
         let names = match output {
             Output::ClassProbabilities { classes, .. } => Some(classes.as_slice()),
             Output::Tensor(_) => model.output(name).and_then(|o| o.classes.as_deref()),
@@ -113,7 +114,8 @@ impl<'a> Column<'a> {
         }
     }
 
-    fn row(&self, r: usize) -> RowJson<'_> {
+    /// Row `r`, serializable: the JSON [`super::records::row_value`] gives.
+    pub(crate) fn row(&self, r: usize) -> RowJson<'_> {
         RowJson { column: self, r }
     }
 
@@ -135,7 +137,7 @@ impl<'a> Column<'a> {
 }
 
 /// Row `r` of a column, as [`super::records::row_value`] writes it.
-struct RowJson<'c> {
+pub(crate) struct RowJson<'c> {
     column: &'c Column<'c>,
     r: usize,
 }
