@@ -22,8 +22,9 @@ use prediction_api::events;
 use prediction_api::http::body::parse_json;
 use prediction_api::http::v2::infer as v2;
 use prediction_api::inference::answers::RecordAnswers;
+use prediction_api::inference::batch::BatchPolicy;
 use prediction_api::inference::{self, Outputs, records};
-use prediction_api::repository::{LoadOptions, LoadedModel, ModelRepository};
+use prediction_api::repository::{LoadOptions, LoadedModel, ModelRepository, load_version};
 use prediction_api::runtime::{self, SessionOptions};
 use prediction_api::tensor::{Tensor, TensorData};
 
@@ -62,6 +63,12 @@ impl Subject {
             Value::Array(rows)
         };
         serde_json::to_vec(&body).expect("records serialize")
+    }
+
+    /// The tensors of row `i` alone.
+    fn tensors_at(&self, i: usize) -> Vec<Tensor> {
+        let row = self.records[(i * STRIDE) % self.records.len()].clone();
+        records::tensors_from_records(&self.model, &[row]).expect("the row fits the model")
     }
 
     /// The tensors the records path builds for `n` rows.
@@ -406,6 +413,57 @@ fn v2_json_stages(c: &mut Criterion, f: &Fixture) {
     g.finish();
 }
 
+/// The batcher: `k` concurrent single-row requests for housing (each `inference::infer` on its
+/// own task, like `k` connections' handlers), batching on and off, two sessions as on a
+/// two-core server. Rows per second is what batching buys under concurrency.
+fn batcher(c: &mut Criterion, f: &Fixture) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let dir = root().join("models/housing/1");
+    let load = |enabled: bool| {
+        let options = LoadOptions {
+            session: SessionOptions::default(),
+            pool_size: 2,
+            batching: BatchPolicy {
+                enabled,
+                ..BatchPolicy::default()
+            },
+        };
+        Arc::new(load_version(&dir, "housing", 1, options, events::none()).expect("housing loads"))
+    };
+    let rows: Vec<Vec<Tensor>> = (0..64).map(|i| f.housing.tensors_at(i)).collect();
+    for (label, model) in [("on", load(true)), ("off", load(false))] {
+        let mut g = group(c, &format!("batcher/housing/{label}"));
+        for k in [1usize, 16, 64] {
+            g.throughput(Throughput::Elements(k as u64));
+            g.bench_with_input(BenchmarkId::from_parameter(k), &k, |b, &k| {
+                b.to_async(&rt).iter(|| {
+                    let model = model.clone();
+                    let requests: Vec<Vec<Tensor>> = rows.iter().take(k).cloned().collect();
+                    async move {
+                        let handles: Vec<_> = requests
+                            .into_iter()
+                            .map(|inputs| {
+                                tokio::spawn(inference::infer(model.clone(), inputs, None))
+                            })
+                            .collect();
+                        for handle in handles {
+                            handle
+                                .await
+                                .expect("the task completes")
+                                .expect("inference runs");
+                        }
+                    }
+                });
+            });
+        }
+        g.finish();
+    }
+}
+
 fn request_path(c: &mut Criterion) {
     let f = fixture();
     records_path(c, &f);
@@ -414,6 +472,7 @@ fn request_path(c: &mut Criterion) {
     run_floor(c, &f);
     records_stages(c, &f);
     v2_json_stages(c, &f);
+    batcher(c, &f);
 }
 
 criterion_group! {
