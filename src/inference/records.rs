@@ -15,6 +15,7 @@ use crate::tensor::{Tensor, TensorData};
 
 #[cfg(test)]
 use super::Outputs;
+use super::answers::shortest_f32;
 use super::check::expected_json;
 
 /// A body that parsed but does not fit the model; the message names the record and feature.
@@ -366,19 +367,7 @@ pub fn element(data: &TensorData, i: usize) -> Value {
         TensorData::I32(v) => v.get(i).map_or(Value::Null, |&x| x.into()),
         TensorData::I64(v) => v.get(i).map_or(Value::Null, |&x| x.into()),
         // The shortest decimal that reads back as the same f32, not the f64 widening's digits.
-        // ryu writes it into a stack buffer; std's parser reads it back exactly.
-        TensorData::F32(v) => v.get(i).map_or(Value::Null, |&x| {
-            if x.is_finite() {
-                float(
-                    ryu::Buffer::new()
-                        .format_finite(x)
-                        .parse()
-                        .unwrap_or(f64::NAN),
-                )
-            } else {
-                Value::Null
-            }
-        }),
+        TensorData::F32(v) => v.get(i).map_or(Value::Null, |&x| float(shortest_f32(x))),
         TensorData::F64(v) => v.get(i).map_or(Value::Null, |&x| float(x)),
         TensorData::F16(v) => v
             .get(i)

@@ -31,7 +31,6 @@ pub use policy::BatchPolicy;
 /// The sending end of a model version's batching queue.
 pub struct Batcher {
     queue: mpsc::Sender<Job>,
-    capacity: usize,
 }
 
 /// One request waiting in the queue.
@@ -67,16 +66,13 @@ impl Batcher {
     pub fn start(policy: BatchPolicy) -> Batcher {
         let (queue, receiver) = mpsc::channel(policy.queue_capacity.max(1));
         tokio::spawn(dispatch(receiver, policy));
-        Batcher {
-            queue,
-            capacity: policy.queue_capacity,
-        }
+        Batcher { queue }
     }
 
     /// A session permit, when no request is queued and a session is free: a request then has
     /// no one to batch with and runs at once, without the queue's extra hand-off.
     pub fn idle_session(&self, model: &LoadedModel) -> Option<OwnedSemaphorePermit> {
-        if self.queue.capacity() < self.capacity {
+        if self.queue.capacity() < self.queue.max_capacity() {
             return None;
         }
         // The semaphore is fair: while the dispatcher waits for a session, this fails.
@@ -104,7 +100,7 @@ impl Batcher {
         match self.queue.try_send(job) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
-                return Err(InferError::Overloaded(self.capacity));
+                return Err(InferError::Overloaded(self.queue.max_capacity()));
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
                 return Err(InferError::Aborted("the batching queue is closed".into()));

@@ -74,6 +74,11 @@ fn submit(
     })
 }
 
+/// Takes the model's only session, so what is submitted queues until the permit is dropped.
+async fn hold_session(model: &LoadedModel) -> tokio::sync::OwnedSemaphorePermit {
+    model.permits.clone().acquire_owned().await.expect("permit")
+}
+
 /// Waits (bounded) until the dispatcher has taken what it can from the queue.
 async fn settle(model: &LoadedModel, free: usize) {
     let batcher = model.batcher().expect("batches");
@@ -89,12 +94,7 @@ async fn settle(model: &LoadedModel, free: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_queued_behind_a_busy_session_run_as_one_execution() {
     let (model, executions) = iris(BatchPolicy::default());
-    let busy = model
-        .permits
-        .clone()
-        .acquire_many_owned(1)
-        .await
-        .expect("permit");
+    let busy = hold_session(&model).await;
     let alone: Vec<_> = (0..6).map(|i| rows(1 + i % 3, i * 7)).collect();
     let handles: Vec<_> = alone.iter().map(|r| submit(&model, r.clone())).collect();
     // The dispatcher holds the first request and waits for the session; five stay queued.
@@ -122,12 +122,7 @@ async fn a_full_queue_refuses_at_once_and_keeps_what_it_queued() {
         ..BatchPolicy::default()
     };
     let (model, executions) = iris(policy);
-    let busy = model
-        .permits
-        .clone()
-        .acquire_many_owned(1)
-        .await
-        .expect("permit");
+    let busy = hold_session(&model).await;
     let first = submit(&model, rows(1, 1));
     settle(&model, 2).await;
     let queued = [submit(&model, rows(2, 2)), submit(&model, rows(3, 3))];
@@ -165,12 +160,7 @@ async fn a_lone_request_does_not_wait_for_company() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_whose_caller_left_is_not_run() {
     let (model, executions) = iris(BatchPolicy::default());
-    let busy = model
-        .permits
-        .clone()
-        .acquire_many_owned(1)
-        .await
-        .expect("permit");
+    let busy = hold_session(&model).await;
     let first = submit(&model, rows(1, 1));
     settle(&model, 1024).await;
     let abandoned = submit(&model, rows(5, 2));
