@@ -13,7 +13,7 @@ use crate::config::{Config, ModelControlMode};
 use crate::drift::DriftMonitor;
 use crate::events::Events;
 use crate::http::admin::RepositoryApi;
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, SharedState};
 use crate::metrics::Metrics;
 use crate::repository::{LoadOptions, ModelRepository, poll};
 use crate::runtime::{self, SessionOptions};
@@ -74,7 +74,7 @@ impl Application {
         metrics.register_audit_source(move || audit_source.stats());
         let drift_source = drift.clone();
         metrics.register_drift_source(move || drift_source.snapshot());
-        let state = AppState {
+        let state = AppState::new(SharedState {
             repository: repository.clone(),
             started,
             max_body_bytes: config.max_body_bytes,
@@ -83,7 +83,7 @@ impl Application {
             repository_api: Arc::new(RepositoryApi::from_config(config)),
             audit: audit.clone(),
             drift,
-        };
+        });
         let poller = (config.model_control_mode == ModelControlMode::Poll)
             .then(|| poll::spawn(repository.clone(), config.repository_poll_interval()));
         let router = http::router(state, config.request_timeout());

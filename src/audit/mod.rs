@@ -1,8 +1,8 @@
 //! The audit trail: one SQLite row per predicted record, written by one dedicated thread.
 //!
-//! Handlers hand an [`AuditEntry`] to [`AuditWriter::submit`]: the request's inputs and outputs
-//! moved in as they are, not serialized. The writer thread turns entries into rows, writes the
-//! rows of every queued request in one transaction, and commits. In `async` mode the request
+//! Handlers hand an [`AuditEntry`] to [`AuditWriter::submit`]: the request's rows already
+//! written as JSON texts into one buffer ([`RowTexts`]). The writer thread inserts the rows of
+//! every queued request in one transaction, and commits. In `async` mode the request
 //! does not wait; when the queue is full its rows are counted as dropped and logged. In
 //! `durable` mode the request waits for the commit of the transaction holding its rows (group
 //! commit: one commit acknowledges every request of the batch).
@@ -21,11 +21,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
-use crate::inference::Outputs;
-use crate::repository::LoadedModel;
 use crate::tensor::Tensor;
 
-pub use rows::{MAX_ROW_BYTES, MAX_ROW_ELEMENTS};
+pub use rows::{MAX_ROW_BYTES, MAX_ROW_ELEMENTS, RowTexts};
 pub use schema::{SCHEMA_VERSION, SchemaError};
 
 /// When a request's rows count as recorded.
@@ -78,12 +76,8 @@ pub struct AuditEntry {
 }
 
 pub enum Outcome {
-    /// One row per record. The model is kept so the writer can read its outputs' classes.
-    Predicted {
-        model: Arc<LoadedModel>,
-        inputs: AuditInputs,
-        outputs: Outputs,
-    },
+    /// One row per record, written as text on the request's thread.
+    Predicted { rows: RowTexts },
     /// One row with the error message.
     Failed { error: String },
 }
@@ -93,12 +87,7 @@ impl AuditEntry {
     pub fn rows(&self) -> u64 {
         match &self.outcome {
             Outcome::Failed { .. } => 1,
-            Outcome::Predicted { inputs, .. } => match inputs {
-                AuditInputs::Records(records) => records.len() as u64,
-                AuditInputs::Tensors(tensors) => tensors
-                    .first()
-                    .map_or(0, |t| t.shape().first().copied().unwrap_or(1) as u64),
-            },
+            Outcome::Predicted { rows } => rows.len() as u64,
         }
     }
 }

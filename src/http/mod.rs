@@ -26,7 +26,7 @@ use axum::routing::{get, post};
 
 pub use error::ApiError;
 pub use request_id::RequestId;
-pub use state::AppState;
+pub use state::{AppState, SharedState};
 
 /// Every route of the server.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {

@@ -1,4 +1,6 @@
-//! The state every handler shares: cheap handles only.
+//! The state every handler shares. Axum clones it for every request, so it is one `Arc`:
+//! one reference count to touch instead of one per handle (measured under load, the
+//! per-handle counts bouncing between cores showed up in the profile).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,7 +12,23 @@ use crate::metrics::Metrics;
 use crate::repository::ModelRepository;
 
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl AppState {
+    pub fn new(shared: SharedState) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+pub struct SharedState {
     pub repository: Arc<ModelRepository>,
     pub started: Instant,
     /// Largest request body, in bytes.

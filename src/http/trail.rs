@@ -1,8 +1,9 @@
 //! The audit and drift hook of the prediction routes: the request's id and timing, and what a
 //! prediction hands to the drift monitor and the audit writer when it ends.
 //!
-//! Handlers move their inputs and outputs into [`Scored`]; nothing is serialized here (the
-//! writer thread does that), so the hook costs a queue send per request.
+//! Handlers move their inputs and outputs into [`Scored`]; when the audit trail is on, the hook
+//! writes them as the rows' JSON texts here, on the request's thread, and queues that one
+//! buffer for the writer.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -11,7 +12,7 @@ use axum::http::HeaderMap;
 
 use super::error::ApiError;
 use super::state::AppState;
-use crate::audit::{AuditEntry, AuditInputs, Outcome};
+use crate::audit::{AuditEntry, AuditInputs, Outcome, RowTexts};
 use crate::inference::Outputs;
 use crate::repository::LoadedModel;
 
@@ -86,6 +87,13 @@ impl Trail {
             }
         };
         state.drift.observe(&scored.model, &scored.inputs);
+        if !state.audit.is_enabled() {
+            return Ok(scored.answer);
+        }
+        let rows = RowTexts::new(&scored.model, &scored.inputs, &scored.outputs);
+        if rows.is_empty() {
+            return Ok(scored.answer);
+        }
         let entry = AuditEntry {
             time: self.time,
             request_id: self.request_id,
@@ -94,19 +102,13 @@ impl Trail {
             version: Some(scored.model.version),
             latency,
             status: 200,
-            outcome: Outcome::Predicted {
-                model: scored.model,
-                inputs: scored.inputs,
-                outputs: scored.outputs,
-            },
+            outcome: Outcome::Predicted { rows },
         };
-        if entry.rows() > 0 {
-            state
-                .audit
-                .submit(entry)
-                .await
-                .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-        }
+        state
+            .audit
+            .submit(entry)
+            .await
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
         Ok(scored.answer)
     }
 }

@@ -7,8 +7,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt;
 
-use crate::http::AppState;
 use crate::http::docs::{ASSETS, OPERATIONS};
+use crate::http::{AppState, SharedState};
 use crate::repository::{LoadOptions, ModelRepository};
 use crate::runtime::SessionOptions;
 
@@ -29,7 +29,7 @@ fn test_router() -> (axum::Router, tempfile::TempDir) {
     };
     let repository = ModelRepository::open(dir.path(), options, crate::events::none())
         .expect("an empty repository");
-    let state = AppState {
+    let state = AppState::new(SharedState {
         repository: std::sync::Arc::new(repository),
         started: Instant::now(),
         max_body_bytes: 1 << 20,
@@ -40,7 +40,7 @@ fn test_router() -> (axum::Router, tempfile::TempDir) {
         )),
         audit: crate::audit::AuditWriter::disabled(),
         drift: crate::drift::DriftMonitor::new(10),
-    };
+    });
     (crate::http::router(state, Duration::from_secs(5)), dir)
 }
 
