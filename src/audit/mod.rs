@@ -127,6 +127,9 @@ pub enum AuditError {
 
 type Ack = tokio::sync::oneshot::Sender<bool>;
 
+// Entries are nearly every message: boxing them would cost an allocation per request to save
+// queue slots' space.
+#[allow(clippy::large_enum_variant)]
 enum Message {
     Entry(AuditEntry, Option<Ack>),
     Stop,
@@ -175,6 +178,10 @@ impl AuditWriter {
                 path: config.path.clone(),
                 source,
             })?;
+        let stored = writer::stored_rows(&conn).map_err(|e| AuditError::Open {
+            path: config.path.clone(),
+            source: SchemaError::Sqlite(e),
+        })?;
         let (queue, received) = sync_channel(config.queue_capacity.max(1));
         let counters = Arc::new(Counters::default());
         let for_thread = counters.clone();
@@ -186,7 +193,7 @@ impl AuditWriter {
         };
         let thread = std::thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || writer::run(conn, received, for_thread, retention, linger))
+            .spawn(move || writer::run(conn, received, for_thread, retention, linger, stored))
             .map_err(AuditError::Thread)?;
         Ok(AuditWriter {
             shared: Some(Arc::new(Shared {

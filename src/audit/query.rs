@@ -37,51 +37,81 @@ pub fn run(query: &AuditQuery, out: &mut impl Write) -> anyhow::Result<()> {
     let conn = schema::open_for_reading(&query.db)
         .with_context(|| format!("cannot open {}", query.db.display()))?;
     let since = query.since.as_deref().map(parse_since).transpose()?;
-    // The newest `limit` matching rows, printed oldest first.
-    let sql = "SELECT * FROM (SELECT id, time, request_id, model, version, route, row_index, \
-               features, outputs, latency_ms, status, error FROM predictions \
+    // Newest requests first, split into their records until `limit` records are found;
+    // printed oldest first.
+    let sql = "SELECT id, first_row, first_index, rows, time, request_id, model, version, route, \
+               features, outputs, latency_ms, status, error FROM requests \
                WHERE (?1 IS NULL OR model = ?1) AND (?2 IS NULL OR time >= ?2) \
-               ORDER BY id DESC LIMIT ?3) ORDER BY id";
+               ORDER BY id DESC";
     let mut statement = conn
         .prepare(sql)
         .context("cannot query the audit database")?;
-    let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-    let mut rows = statement.query(rusqlite::params![query.model, since, limit])?;
-    let names = [
-        "id",
-        "time",
-        "request_id",
-        "model",
-        "version",
-        "route",
-        "row",
-        "features",
-        "outputs",
-        "latency_ms",
-        "status",
-        "error",
-    ];
-    while let Some(row) = rows.next()? {
-        let mut object = Map::new();
-        for (i, name) in names.iter().enumerate() {
-            let value = match row.get::<_, SqlValue>(i)? {
-                SqlValue::Null => Value::Null,
-                SqlValue::Integer(n) => n.into(),
-                SqlValue::Real(x) => {
-                    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
-                }
-                // The JSON columns go out as JSON, the others as strings.
-                SqlValue::Text(t) if matches!(*name, "features" | "outputs") => {
-                    serde_json::from_str(&t).unwrap_or(Value::String(t))
-                }
-                SqlValue::Text(t) => Value::String(t),
-                SqlValue::Blob(_) => Value::Null,
-            };
-            object.insert((*name).to_string(), value);
-        }
-        writeln!(out, "{}", Value::Object(object))?;
+    let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+    let mut requests = statement.query(rusqlite::params![query.model, since])?;
+    let mut newest_first: Vec<Value> = Vec::new();
+    while newest_first.len() < limit {
+        let Some(request) = requests.next()? else {
+            break;
+        };
+        let mut records = records_of(request)?;
+        records.reverse();
+        let room = limit - newest_first.len();
+        newest_first.extend(records.into_iter().take(room));
+    }
+    for record in newest_first.iter().rev() {
+        writeln!(out, "{record}")?;
     }
     Ok(())
+}
+
+/// One stored request as its records, in order: one JSON object per record.
+fn records_of(request: &rusqlite::Row<'_>) -> anyhow::Result<Vec<Value>> {
+    let first_row: i64 = request.get(1)?;
+    let first_index: i64 = request.get(2)?;
+    let rows: i64 = request.get(3)?;
+    let features = json_array(request.get(9)?);
+    let outputs = json_array(request.get(10)?);
+    let mut records = Vec::with_capacity(rows.max(1) as usize);
+    for k in 0..rows.max(1) {
+        let element = |array: &Option<Vec<Value>>| {
+            array
+                .as_ref()
+                .and_then(|a| a.get(k as usize).cloned())
+                .unwrap_or(Value::Null)
+        };
+        let mut object = Map::new();
+        object.insert("id".into(), (first_row + k + 1).into());
+        object.insert("time".into(), text(request.get(4)?));
+        object.insert("request_id".into(), text(request.get(5)?));
+        object.insert("model".into(), text(request.get(6)?));
+        object.insert("version".into(), number(request.get(7)?));
+        object.insert("route".into(), text(request.get(8)?));
+        object.insert("row".into(), (first_index + k).into());
+        object.insert("features".into(), element(&features));
+        object.insert("outputs".into(), element(&outputs));
+        object.insert("latency_ms".into(), number(request.get(11)?));
+        object.insert("status".into(), number(request.get(12)?));
+        object.insert("error".into(), text(request.get(13)?));
+        records.push(Value::Object(object));
+    }
+    Ok(records)
+}
+
+/// A stored JSON array (features or outputs), `None` when absent or unreadable.
+fn json_array(text: Option<String>) -> Option<Vec<Value>> {
+    serde_json::from_str(text.as_deref()?).ok()
+}
+
+fn text(value: Option<String>) -> Value {
+    value.map_or(Value::Null, Value::String)
+}
+
+fn number(value: SqlValue) -> Value {
+    match value {
+        SqlValue::Integer(n) => n.into(),
+        SqlValue::Real(x) => serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number),
+        _ => Value::Null,
+    }
 }
 
 /// `--since` as the stored time format: RFC 3339 with milliseconds, UTC.

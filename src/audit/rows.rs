@@ -1,21 +1,24 @@
-//! An [`AuditEntry`] as database rows: one per predicted record, or one for a failed request.
+//! An [`AuditEntry`] as a stored request: its columns, and its records' features and outputs
+//! as two JSON arrays with one element per record (the `predictions` view splits them).
 //!
-//! A predicted request's features and outputs are written as JSON texts into one buffer
-//! ([`RowTexts`]) on the request's own thread, where its inputs and outputs are still in cache
-//! and are freed by the thread that allocated them; the writer thread only binds slices of
-//! that buffer. Measured under load, handing the writer the parsed inputs instead cost more:
-//! every record's allocations were freed across threads.
+//! The arrays are made on the request's own thread, where its inputs and outputs are still in
+//! cache and are freed by the thread that allocated them; the writer thread only binds them.
+//! `/predict` stores the body and the answer as they went over the wire (shared, not copied)
+//! when every record is within the caps, so a batch of records costs the trail one insert of
+//! two texts it already has.
 
+use std::borrow::Cow;
+
+use bytes::Bytes;
 use serde::Serializer;
 use serde::ser::{Serialize, SerializeMap};
 use serde_json::{Value, json};
 
 use super::{AuditEntry, AuditInputs, Outcome};
 use crate::inference::Outputs;
-use crate::inference::answers::Column;
-use crate::inference::records;
+use crate::inference::answers::{Column, Floats, Nested};
 use crate::repository::LoadedModel;
-use crate::tensor::{Tensor, TensorData};
+use crate::tensor::Tensor;
 
 /// Rows wider than this many elements (per input or output) are stored as a marker, so one
 /// huge tensor cannot blow up the database.
@@ -23,15 +26,15 @@ pub const MAX_ROW_ELEMENTS: usize = 1_000;
 /// Serialized features or outputs longer than this are stored as a marker (long strings).
 pub const MAX_ROW_BYTES: usize = 64 * 1024;
 
-/// The features and outputs JSON of every row of a predicted request, in one buffer.
+/// The features and outputs of every record of a predicted request, as two JSON arrays.
 pub struct RowTexts {
-    text: Vec<u8>,
-    /// Per row, where its features text ends and where its outputs text ends.
-    ends: Vec<(usize, usize)>,
+    rows: usize,
+    features: Bytes,
+    outputs: Bytes,
 }
 
 impl RowTexts {
-    /// Writes each row's features (the record as sent, or each input tensor's row by name)
+    /// Writes each record's features (the record as sent, or each input tensor's row by name)
     /// and outputs (by output name, as the record APIs answer them).
     pub fn new(model: &LoadedModel, inputs: &AuditInputs, outputs: &Outputs) -> RowTexts {
         let rows = match inputs {
@@ -40,71 +43,128 @@ impl RowTexts {
                 .first()
                 .map_or(0, |t| t.shape().first().copied().unwrap_or(1)),
         };
-        let columns = output_columns(model, outputs);
-        let mut texts = RowTexts {
-            text: Vec::with_capacity(rows * 128),
-            ends: Vec::with_capacity(rows),
+        let mut sorted: Vec<&Tensor> = match inputs {
+            AuditInputs::Records(_) => Vec::new(),
+            AuditInputs::Tensors(tensors) => tensors.iter().collect(),
         };
+        sorted.sort_by(|a, b| a.name().cmp(b.name()));
+        let mut features = JsonArray::with_capacity(rows * 128);
         for r in 0..rows {
             match inputs {
-                AuditInputs::Records(records) => {
-                    if let Some(record) = records.get(r) {
-                        texts.push_record(record);
-                    }
-                }
-                AuditInputs::Tensors(tensors) => texts.push_capped(&TensorRow { tensors, r }),
+                AuditInputs::Records(records) => match records.get(r) {
+                    Some(record) => features.push_record(record),
+                    None => features.push(&Value::Null),
+                },
+                AuditInputs::Tensors(_) => features.push(&TensorRow { sorted: &sorted, r }),
             }
-            let features_end = texts.text.len();
-            texts.push_capped(&OutputRow {
+        }
+        let columns = output_columns(model, outputs);
+        let mut answers = JsonArray::with_capacity(rows * 128);
+        for r in 0..rows {
+            answers.push(&OutputRow {
                 columns: &columns,
                 r,
             });
-            texts.ends.push((features_end, texts.text.len()));
         }
-        texts
+        RowTexts {
+            rows,
+            features: features.finish(),
+            outputs: answers.finish(),
+        }
+    }
+
+    /// The request's records and answers as they went over the wire: `body` is a JSON record
+    /// or an array of them, `answer` the answer to it. `None` when a record is too wide (or
+    /// the body too long) to keep as it is: then [`RowTexts::new`] writes markers for those.
+    pub fn as_sent(
+        records: &[Value],
+        body: Bytes,
+        answer: Bytes,
+        single: bool,
+    ) -> Option<RowTexts> {
+        let rows = records.len();
+        let within = body.len() <= rows.saturating_mul(MAX_ROW_BYTES)
+            && records
+                .iter()
+                .all(|r| count_elements(r) <= MAX_ROW_ELEMENTS);
+        if !within || rows == 0 {
+            return None;
+        }
+        let wrap = |one: Bytes| -> Bytes {
+            let mut array = Vec::with_capacity(one.len() + 2);
+            array.push(b'[');
+            array.extend_from_slice(&one);
+            array.push(b']');
+            array.into()
+        };
+        Some(if single {
+            RowTexts {
+                rows,
+                features: wrap(body),
+                outputs: wrap(answer),
+            }
+        } else {
+            RowTexts {
+                rows,
+                features: body,
+                outputs: answer,
+            }
+        })
     }
 
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.rows
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.rows == 0
     }
 
-    /// Row `r`'s features and outputs texts.
-    pub fn row(&self, r: usize) -> (&str, &str) {
-        let start = r
-            .checked_sub(1)
-            .and_then(|p| self.ends.get(p))
-            .map_or(0, |&(_, end)| end);
-        let (features_end, outputs_end) = self.ends.get(r).copied().unwrap_or((start, start));
-        (
-            self.slice(start, features_end),
-            self.slice(features_end, outputs_end),
-        )
+    pub fn features(&self) -> Cow<'_, str> {
+        text(&self.features)
     }
 
-    fn slice(&self, from: usize, to: usize) -> &str {
-        // Only serde_json writes into the buffer, and it writes UTF-8 only.
-        self.text
-            .get(from..to)
-            .and_then(|bytes| std::str::from_utf8(bytes).ok())
-            .unwrap_or_default()
+    pub fn outputs(&self) -> Cow<'_, str> {
+        text(&self.outputs)
+    }
+}
+
+/// The texts are serde_json's output or a body serde_json parsed, so UTF-8; the lossy
+/// conversion is only a guard.
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
+/// A JSON array written element by element, each element capped.
+struct JsonArray {
+    text: Vec<u8>,
+}
+
+impl JsonArray {
+    fn with_capacity(bytes: usize) -> JsonArray {
+        let mut text = Vec::with_capacity(bytes + 2);
+        text.push(b'[');
+        JsonArray { text }
     }
 
     /// A record as given, or a marker when it holds too many elements.
     fn push_record(&mut self, record: &Value) {
         let elements = count_elements(record);
         if elements > MAX_ROW_ELEMENTS {
-            self.push_capped(&truncated(elements));
+            self.push(&truncated(elements));
         } else {
-            self.push_capped(record);
+            self.push(record);
         }
     }
 
     /// Appends `value` as JSON, or a marker when its text is too long.
-    fn push_capped(&mut self, value: &impl Serialize) {
+    fn push(&mut self, value: &impl Serialize) {
+        if self.text.len() > 1 {
+            self.text.push(b',');
+        }
         let start = self.text.len();
         if serde_json::to_writer(&mut self.text, value).is_err() {
             // Our serializers cannot fail; keep the row readable if one ever does.
@@ -119,59 +179,47 @@ impl RowTexts {
             let _ = serde_json::to_writer(&mut self.text, &marker);
         }
     }
+
+    fn finish(mut self) -> Bytes {
+        self.text.push(b']');
+        self.text.into()
+    }
 }
 
-/// One row of the `predictions` table, borrowing what it can from its entry.
+/// One row of the `requests` table, borrowing what it can from its entry.
 pub struct Row<'a> {
     pub time: &'a str,
     pub request_id: &'a str,
     pub model: &'a str,
     pub version: Option<i64>,
     pub route: &'a str,
-    pub row_index: i64,
-    pub features: Option<&'a str>,
-    pub outputs: Option<&'a str>,
+    /// Records in the request (1 for a failed request).
+    pub rows: i64,
+    pub features: Option<Cow<'a, str>>,
+    pub outputs: Option<Cow<'a, str>>,
     pub latency_ms: f64,
     pub status: i64,
     pub error: Option<&'a str>,
 }
 
-/// Calls `write` with each row of `entry`, stopping at the first error.
-pub fn for_each_row<E>(
-    entry: &AuditEntry,
-    time: &str,
-    mut write: impl FnMut(Row<'_>) -> Result<(), E>,
-) -> Result<(), E> {
-    fn row<'r>(
-        entry: &'r AuditEntry,
-        time: &'r str,
-        row_index: usize,
-        features: Option<&'r str>,
-        outputs: Option<&'r str>,
-        error: Option<&'r str>,
-    ) -> Row<'r> {
+impl<'a> Row<'a> {
+    pub fn of(entry: &'a AuditEntry, time: &'a str) -> Row<'a> {
+        let (features, outputs, error) = match &entry.outcome {
+            Outcome::Failed { error } => (None, None, Some(error.as_str())),
+            Outcome::Predicted { rows } => (Some(rows.features()), Some(rows.outputs()), None),
+        };
         Row {
             time,
             request_id: &entry.request_id,
             model: &entry.model,
             version: entry.version.map(|v| v as i64),
             route: entry.route,
-            row_index: row_index as i64,
+            rows: entry.rows() as i64,
             features,
             outputs,
             latency_ms: entry.latency.as_secs_f64() * 1e3,
             status: i64::from(entry.status),
             error,
-        }
-    }
-    match &entry.outcome {
-        Outcome::Failed { error } => write(row(entry, time, 0, None, None, Some(error.as_str()))),
-        Outcome::Predicted { rows } => {
-            for r in 0..rows.len() {
-                let (features, outputs) = rows.row(r);
-                write(row(entry, time, r, Some(features), Some(outputs), None))?;
-            }
-            Ok(())
         }
     }
 }
@@ -199,56 +247,44 @@ impl Serialize for OutputRow<'_> {
             if column.width > MAX_ROW_ELEMENTS {
                 map.serialize_entry(column.name, &truncated(column.width))?;
             } else {
-                map.serialize_entry(column.name, &column.row(self.r))?;
+                map.serialize_entry(column.name, &column.row_f32(self.r))?;
             }
         }
         map.end()
     }
 }
 
-/// Row `r` of every input tensor: `{name: value}` in input order.
+/// Row `r` of every input tensor: `{name: value}`, the tensors sorted by name.
 struct TensorRow<'a> {
-    tensors: &'a [Tensor],
+    sorted: &'a [&'a Tensor],
     r: usize,
 }
 
 impl Serialize for TensorRow<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut sorted: Vec<&Tensor> = self.tensors.iter().collect();
-        sorted.sort_by(|a, b| a.name().cmp(b.name()));
-        let mut map = s.serialize_map(Some(sorted.len()))?;
-        for t in sorted {
-            map.serialize_entry(t.name(), &tensor_row(t, self.r))?;
+        let mut map = s.serialize_map(Some(self.sorted.len()))?;
+        for &tensor in self.sorted {
+            map.serialize_entry(tensor.name(), &TensorRowJson { tensor, r: self.r })?;
         }
         map.end()
     }
 }
 
-/// Row `r` of `tensor` as JSON: a scalar or nested array; BYTES as strings; FP16/BF16 (which
-/// JSON requests cannot carry) as null; a marker when the row is too wide.
-fn tensor_row(tensor: &Tensor, r: usize) -> Value {
-    let inner = tensor.shape().get(1..).unwrap_or_default();
-    let width = row_width(tensor);
-    if width > MAX_ROW_ELEMENTS {
-        return truncated(width);
-    }
-    if matches!(tensor.data(), TensorData::F16(_) | TensorData::BF16(_)) {
-        return Value::Null;
-    }
-    nest(tensor.data(), r * width, inner)
+/// Row `r` of one tensor: a scalar or nested array (BYTES as strings), or a marker when the
+/// row is too wide. Written straight from the tensor, as the answers are.
+struct TensorRowJson<'a> {
+    tensor: &'a Tensor,
+    r: usize,
 }
 
-fn row_width(tensor: &Tensor) -> usize {
-    tensor.shape().iter().skip(1).product()
-}
-
-fn nest(data: &TensorData, start: usize, shape: &[usize]) -> Value {
-    match shape.split_first() {
-        None => records::element(data, start),
-        Some((&n, rest)) => {
-            let step: usize = rest.iter().product();
-            Value::Array((0..n).map(|i| nest(data, start + i * step, rest)).collect())
+impl Serialize for TensorRowJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let inner = self.tensor.shape().get(1..).unwrap_or_default();
+        let width: usize = inner.iter().product();
+        if width > MAX_ROW_ELEMENTS {
+            return truncated(width).serialize(s);
         }
+        Nested(self.tensor.data(), self.r * width, inner, Floats::AsF32).serialize(s)
     }
 }
 
@@ -276,6 +312,11 @@ fn count_elements(v: &Value) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tensor::TensorData;
+
+    fn tensor_row(tensor: &Tensor, r: usize) -> Value {
+        serde_json::to_value(TensorRowJson { tensor, r }).expect("JSON")
+    }
 
     #[test]
     fn tensor_rows_are_sliced_and_wide_rows_become_markers() {
@@ -289,39 +330,59 @@ mod tests {
         )
         .expect("tensor");
         assert_eq!(tensor_row(&wide, 0)["truncated"], json!(true));
-        let half = Tensor::new("h", vec![1, 1], TensorData::F16(vec![0])).expect("tensor");
-        assert_eq!(tensor_row(&half, 0), Value::Null);
+        let half = Tensor::new("h", vec![1, 1], TensorData::F16(vec![0x3c00])).expect("tensor");
+        assert_eq!(tensor_row(&half, 0), json!([1.0]));
         let text =
             Tensor::new("s", vec![1], TensorData::Bytes(vec![b"abc".to_vec()])).expect("tensor");
         assert_eq!(tensor_row(&text, 0), json!("abc"));
+        let sorted = [&text, &t];
+        let row = serde_json::to_value(TensorRow {
+            sorted: &sorted,
+            r: 0,
+        })
+        .expect("JSON");
+        assert_eq!(row, json!({"s": "abc", "x": [1.5, 2.0]}));
     }
 
     #[test]
-    fn wide_records_and_long_texts_become_markers_and_rows_slice_apart() {
-        let mut texts = RowTexts {
-            text: Vec::new(),
-            ends: Vec::new(),
-        };
+    fn wide_records_and_long_texts_become_markers_in_one_array() {
+        let mut array = JsonArray::with_capacity(0);
         let wide = Value::Array(vec![json!(1); MAX_ROW_ELEMENTS + 5]);
         let long = Value::String("x".repeat(MAX_ROW_BYTES + 1));
         for record in [&wide, &long, &json!({"a": 1})] {
-            texts.push_record(record);
-            let features_end = texts.text.len();
-            texts.push_capped(&json!({"y": 2}));
-            texts.ends.push((features_end, texts.text.len()));
+            array.push_record(record);
         }
-        assert_eq!(texts.len(), 3);
-        assert!(
-            texts.row(0).0.contains(r#""truncated":true"#),
-            "{:?}",
-            texts.row(0)
+        let text = array.finish();
+        let elements: Vec<Value> = serde_json::from_slice(&text).expect("a JSON array");
+        assert_eq!(elements.len(), 3);
+        assert_eq!(elements[0]["truncated"], json!(true));
+        assert_eq!(elements[1]["truncated"], json!(true));
+        assert_eq!(elements[2], json!({"a": 1}));
+        assert_eq!(&JsonArray::with_capacity(0).finish()[..], b"[]");
+    }
+
+    #[test]
+    fn a_body_is_kept_as_sent_unless_a_record_is_too_wide() {
+        let record = json!({"a": 1});
+        let body = Bytes::from_static(br#"{"a": 1}"#);
+        let answer = Bytes::from_static(br#"{"y":2}"#);
+        let one =
+            RowTexts::as_sent(std::slice::from_ref(&record), body, answer, true).expect("kept");
+        assert_eq!(
+            (one.len(), &*one.features(), &*one.outputs()),
+            (1, r#"[{"a": 1}]"#, r#"[{"y":2}]"#)
         );
-        assert!(
-            texts.row(1).0.contains(r#""truncated":true"#),
-            "{:?}",
-            texts.row(1)
-        );
-        assert_eq!(texts.row(2), (r#"{"a":1}"#, r#"{"y":2}"#));
-        assert_eq!(texts.row(3), ("", ""));
+        let body = Bytes::from_static(br#"[{"a":1},{"a":1}]"#);
+        let answer = Bytes::from_static(br#"[1,2]"#);
+        let two = RowTexts::as_sent(
+            &[record.clone(), record],
+            body.clone(),
+            answer.clone(),
+            false,
+        )
+        .expect("kept");
+        assert_eq!(&*two.features(), r#"[{"a":1},{"a":1}]"#);
+        let wide = Value::Array(vec![json!(1); MAX_ROW_ELEMENTS + 1]);
+        assert!(RowTexts::as_sent(&[wide], body, answer, false).is_none());
     }
 }

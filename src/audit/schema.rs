@@ -1,5 +1,12 @@
 //! The audit database's schema: opening it in WAL mode and bringing it to the current schema
 //! version with an ordered list of migrations recorded in `PRAGMA user_version`.
+//!
+//! The current schema stores one row per request in `requests`: the request's columns once,
+//! and its records' features and outputs as two JSON arrays with one element per record.
+//! `first_row` is the number of records stored before it (never reused, so record ids stay
+//! stable when old requests are deleted); `first_index` is the index of its first element in
+//! the request (0, except for rows carried over from schema 1). The `predictions` view shows
+//! one row per record, as readers expect: `id = first_row + row_index + 1`.
 
 use std::path::Path;
 
@@ -24,6 +31,42 @@ const MIGRATIONS: &[&str] = &[
         error      TEXT
     );
     CREATE INDEX predictions_time ON predictions (time);",
+    // 2: one stored row per request, its records' features and outputs as JSON arrays; the
+    // `predictions` view still shows one row per record. A 1,000-record request is then one
+    // insert instead of a thousand, so the trail keeps up with batch traffic.
+    "CREATE TABLE requests (
+        id          INTEGER PRIMARY KEY,
+        first_row   INTEGER NOT NULL,
+        rows        INTEGER NOT NULL,
+        first_index INTEGER NOT NULL DEFAULT 0,
+        time        TEXT    NOT NULL,
+        request_id  TEXT    NOT NULL,
+        model       TEXT    NOT NULL,
+        version     INTEGER,
+        route       TEXT    NOT NULL,
+        features    TEXT,
+        outputs     TEXT,
+        latency_ms  REAL    NOT NULL,
+        status      INTEGER NOT NULL,
+        error       TEXT
+    );
+    INSERT INTO requests (id, first_row, rows, first_index, time, request_id, model, version,
+                          route, features, outputs, latency_ms, status, error)
+        SELECT id, id - 1, 1, row_index, time, request_id, model, version, route,
+               CASE WHEN features IS NULL THEN NULL ELSE '[' || features || ']' END,
+               CASE WHEN outputs IS NULL THEN NULL ELSE '[' || outputs || ']' END,
+               latency_ms, status, error
+        FROM predictions;
+    DROP TABLE predictions;
+    CREATE INDEX requests_time ON requests (time);
+    CREATE VIEW predictions AS
+        SELECT r.first_row + coalesce(e.key, 0) + 1 AS id,
+               r.time, r.request_id, r.model, r.version, r.route,
+               r.first_index + coalesce(e.key, 0) AS row_index,
+               r.features -> e.key AS features,
+               r.outputs -> e.key AS outputs,
+               r.latency_ms, r.status, r.error
+        FROM requests AS r LEFT JOIN json_each(r.features) AS e;",
 ];
 
 /// The schema version this build writes and reads.
@@ -121,5 +164,81 @@ mod tests {
             open_for_reading(&path),
             Err(SchemaError::TooNew { .. })
         ));
+    }
+
+    #[test]
+    fn schema_1_rows_read_the_same_through_the_view_after_the_migration() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("audit.db");
+        let conn = Connection::open(&path).expect("opens");
+        conn.execute_batch(MIGRATIONS[0]).expect("schema 1");
+        conn.pragma_update(None, "user_version", 1)
+            .expect("version 1");
+        conn.execute_batch(
+            r#"INSERT INTO predictions VALUES
+                 (7, '2026-11-27T10:00:00.000Z', 'a', 'iris', 1, '/predict/{model}', 3,
+                  '{"x":1.5}', '{"label":"setosa"}', 0.5, 200, NULL),
+                 (8, '2026-11-27T10:00:01.000Z', 'b', 'nope', NULL, '/predict/{model}', 0,
+                  NULL, NULL, 0.1, 404, 'no model');"#,
+        )
+        .expect("schema 1 rows");
+        drop(conn);
+        let conn = open_for_writing(&path, false).expect("migrates");
+        type Text = Option<String>;
+        let rows: Vec<(i64, i64, Text, Text, Text)> = conn
+            .prepare("SELECT id, row_index, features, outputs, error FROM predictions ORDER BY id")
+            .expect("view")
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .expect("reads")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(
+            rows,
+            [
+                (
+                    7,
+                    3,
+                    Some(r#"{"x":1.5}"#.into()),
+                    Some(r#"{"label":"setosa"}"#.into()),
+                    None
+                ),
+                (8, 0, None, None, Some("no model".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_view_has_one_row_per_record_with_its_own_features_and_outputs() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = open_for_writing(&dir.path().join("audit.db"), false).expect("opens");
+        conn.execute_batch(
+            r#"INSERT INTO requests (first_row, rows, time, request_id, model, route, features,
+                                     outputs, latency_ms, status)
+               VALUES (10, 3, 't', 'r', 'm', '/x', '[{"a":1}, "s", [1,2]]',
+                       '[true, null, {"y":2.5}]', 1.0, 200);"#,
+        )
+        .expect("a request");
+        let rows: Vec<(i64, i64, String, String)> = conn
+            .prepare("SELECT id, row_index, features, outputs FROM predictions ORDER BY id")
+            .expect("view")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .expect("reads")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        let texts = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            rows.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>(),
+            [(11, 0), (12, 1), (13, 2)]
+        );
+        assert_eq!(
+            rows.iter().map(|r| texts(&r.2, &r.3)).collect::<Vec<_>>(),
+            [
+                texts(r#"{"a":1}"#, "true"),
+                texts(r#""s""#, "null"),
+                texts("[1,2]", r#"{"y":2.5}"#)
+            ]
+        );
     }
 }

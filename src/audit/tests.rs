@@ -86,13 +86,14 @@ fn retention_deletes_old_rows_and_rows_beyond_the_limit() {
         max_age: Some(Duration::from_secs(60)),
         max_rows: None,
     };
-    writer::enforce(&conn, &by_age).expect("enforces");
+    let stored = writer::stored_rows(&conn).expect("counts");
+    writer::enforce(&conn, &by_age, stored).expect("enforces");
     assert_eq!(count(&config.path), 30);
     let by_rows = Retention {
         max_age: None,
         max_rows: Some(25),
     };
-    writer::enforce(&conn, &by_rows).expect("enforces");
+    writer::enforce(&conn, &by_rows, stored).expect("enforces");
     assert_eq!(count(&config.path), 25);
     let oldest: String = conn
         .query_row(

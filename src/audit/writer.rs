@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rusqlite::{Connection, params};
 
-use super::rows::{Row, for_each_row};
+use super::rows::Row;
 use super::{Ack, Counters, Message, Retention};
 
 /// How long an `async` batch stays open for more rows after its first one: fewer, larger
@@ -23,9 +23,9 @@ const RETENTION_EVERY: Duration = Duration::from_secs(10);
 /// The most rows one retention pass deletes, so a pass never stalls the writes for long.
 const RETENTION_BUDGET: i64 = 10_000;
 
-const INSERT: &str = "INSERT INTO predictions (time, request_id, model, version, route, \
-     row_index, features, outputs, latency_ms, status, error) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+const INSERT: &str = "INSERT INTO requests (first_row, rows, time, request_id, model, version, \
+     route, features, outputs, latency_ms, status, error) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
 /// Runs until a [`Message::Stop`] (after writing everything queued before it) or until every
 /// sender is gone.
@@ -35,6 +35,7 @@ pub fn run(
     counters: Arc<Counters>,
     keep: Retention,
     linger: Duration,
+    mut next_row: i64,
 ) {
     let mut next_retention = Instant::now();
     let mut stopping = false;
@@ -42,7 +43,7 @@ pub fn run(
         let first = match queue.recv_timeout(TICK) {
             Ok(message) => message,
             Err(RecvTimeoutError::Timeout) => {
-                retention_pass(&conn, &keep, &mut next_retention);
+                retention_pass(&conn, &keep, next_row, &mut next_retention);
                 continue;
             }
             Err(RecvTimeoutError::Disconnected) => break,
@@ -74,10 +75,10 @@ pub fn run(
             }
         }
         if !batch.is_empty() {
-            write_batch(&mut conn, batch, rows, &counters);
+            write_batch(&mut conn, batch, rows, &counters, &mut next_row);
         }
         if Instant::now() >= next_retention {
-            retention_pass(&conn, &keep, &mut next_retention);
+            retention_pass(&conn, &keep, next_row, &mut next_retention);
         }
     }
     if let Err(e) = conn.pragma_update(None, "wal_checkpoint", "TRUNCATE") {
@@ -92,8 +93,9 @@ fn write_batch(
     batch: Vec<(super::AuditEntry, Option<Ack>)>,
     rows: u64,
     counters: &Counters,
+    next_row: &mut i64,
 ) {
-    let result = insert_all(conn, &batch);
+    let result = insert_all(conn, &batch, next_row);
     let ok = result.is_ok();
     match result {
         Ok(()) => {
@@ -116,43 +118,56 @@ fn write_batch(
 fn insert_all(
     conn: &mut Connection,
     batch: &[(super::AuditEntry, Option<Ack>)],
+    next_row: &mut i64,
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
+    let mut first_row = *next_row;
     {
         let mut insert = tx.prepare_cached(INSERT)?;
         for (entry, _) in batch {
             let time = humantime::format_rfc3339_millis(entry.time).to_string();
-            for_each_row(entry, &time, |row: Row<'_>| {
-                insert
-                    .execute(params![
-                        row.time,
-                        row.request_id,
-                        row.model,
-                        row.version,
-                        row.route,
-                        row.row_index,
-                        row.features,
-                        row.outputs,
-                        row.latency_ms,
-                        row.status,
-                        row.error,
-                    ])
-                    .map(drop)
-            })?;
+            let row = Row::of(entry, &time);
+            insert.execute(params![
+                first_row,
+                row.rows,
+                row.time,
+                row.request_id,
+                row.model,
+                row.version,
+                row.route,
+                row.features,
+                row.outputs,
+                row.latency_ms,
+                row.status,
+                row.error,
+            ])?;
+            first_row += row.rows;
         }
     }
-    tx.commit()
+    tx.commit()?;
+    *next_row = first_row;
+    Ok(())
 }
 
-/// Deletes rows older than the age limit and the oldest rows beyond the row limit, at most
-/// [`RETENTION_BUDGET`] of each per pass; when a pass used its whole budget the next one comes
-/// soon, otherwise after [`RETENTION_EVERY`].
-fn retention_pass(conn: &Connection, keep: &Retention, next: &mut Instant) {
+/// The number of records stored so far, counting deleted ones: the next request's
+/// `first_row`. The newest request by id holds it, found through the primary key.
+pub fn stored_rows(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT coalesce((SELECT first_row + rows FROM requests ORDER BY id DESC LIMIT 1), 0)",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Deletes requests older than the age limit and the oldest requests beyond the row limit,
+/// at most [`RETENTION_BUDGET`] requests per rule and pass; when a pass used its whole budget
+/// the next one comes soon, otherwise after [`RETENTION_EVERY`].
+fn retention_pass(conn: &Connection, keep: &Retention, stored: i64, next: &mut Instant) {
     if keep.max_age.is_none() && keep.max_rows.is_none() {
         *next = Instant::now() + Duration::from_secs(3600);
         return;
     }
-    match enforce(conn, keep) {
+    match enforce(conn, keep, stored) {
         Ok(deleted) if deleted >= RETENTION_BUDGET => *next = Instant::now(),
         Ok(_) => *next = Instant::now() + RETENTION_EVERY,
         Err(e) => {
@@ -162,8 +177,10 @@ fn retention_pass(conn: &Connection, keep: &Retention, next: &mut Instant) {
     }
 }
 
-/// One retention pass; returns the largest number of rows one rule deleted.
-pub fn enforce(conn: &Connection, keep: &Retention) -> rusqlite::Result<i64> {
+/// One retention pass, `stored` being [`stored_rows`]; returns the largest number of
+/// requests one rule deleted. A request is kept or deleted whole, so the row limit keeps at
+/// most `max_rows` records.
+pub fn enforce(conn: &Connection, keep: &Retention, stored: i64) -> rusqlite::Result<i64> {
     let mut most = 0;
     if let Some(age) = keep.max_age {
         let cutoff = SystemTime::now()
@@ -171,26 +188,33 @@ pub fn enforce(conn: &Connection, keep: &Retention) -> rusqlite::Result<i64> {
             .unwrap_or(SystemTime::UNIX_EPOCH);
         let cutoff = humantime::format_rfc3339_millis(cutoff).to_string();
         let n = conn.execute(
-            "DELETE FROM predictions WHERE id IN \
-             (SELECT id FROM predictions WHERE time < ?1 ORDER BY time LIMIT ?2)",
+            "DELETE FROM requests WHERE id IN \
+             (SELECT id FROM requests WHERE time < ?1 ORDER BY time LIMIT ?2)",
             params![cutoff, RETENTION_BUDGET],
         )?;
         most = most.max(n as i64);
     }
     if let Some(max_rows) = keep.max_rows {
-        // Rows are only ever deleted oldest first, so ids are contiguous and the row count is
-        // max(id) - min(id) + 1: two index look-ups instead of a count over the whole table.
-        let (low, high): (Option<i64>, Option<i64>) =
-            conn.query_row("SELECT min(id), max(id) FROM predictions", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
-        if let (Some(low), Some(high)) = (low, high) {
-            let excess = (high - low + 1 - max_rows as i64).clamp(0, RETENTION_BUDGET);
-            if excess > 0 {
-                let n = conn.execute("DELETE FROM predictions WHERE id < ?1", [low + excess])?;
-                most = most.max(n as i64);
+        // Requests are stored in id order with growing first_row, so the ones to delete are
+        // a prefix by id: read from the oldest and stop at the first one to keep.
+        let keep_from = stored.saturating_sub(i64::try_from(max_rows).unwrap_or(i64::MAX));
+        let mut oldest =
+            conn.prepare_cached("SELECT id, first_row FROM requests ORDER BY id LIMIT ?1")?;
+        let mut requests = oldest.query([RETENTION_BUDGET])?;
+        let mut last = None;
+        while let Some(request) = requests.next()? {
+            let (id, first_row): (i64, i64) = (request.get(0)?, request.get(1)?);
+            if first_row >= keep_from {
+                break;
             }
+            last = Some(id);
         }
+        drop(requests);
+        let n = match last {
+            Some(id) => conn.execute("DELETE FROM requests WHERE id <= ?1", [id])?,
+            None => 0,
+        };
+        most = most.max(n as i64);
     }
     Ok(most)
 }

@@ -102,6 +102,7 @@ async fn score(model: Arc<LoadedModel>, body: Value) -> Result<Scored<Value>, Ap
         inputs,
         outputs,
         answer,
+        as_sent: None,
     })
 }
 

@@ -2,32 +2,40 @@
 //! an array of records (an array of answers in the same order, one graph execution).
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde_json::Value;
 
-use super::body::JsonBody;
+use super::body::{RawBody, check_json_content_type, parse_json};
 use super::error::{ApiError, unprocessable};
 use super::state::AppState;
 use super::trail::{Scored, Trail};
-use crate::audit::AuditInputs;
+use crate::audit::{AuditInputs, RowTexts};
 use crate::inference::answers::RecordAnswers;
 use crate::inference::{self, records};
 
 pub async fn predict(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody<Value>,
+    body: RawBody,
 ) -> Result<Response, ApiError> {
-    let trail = Trail::begin("/predict/{model}", &headers);
-    let result = score(&state, &name, body).await;
+    check_json_content_type(&body.headers)?;
+    let record: Value = parse_json(&body.bytes)?;
+    let trail = Trail::begin("/predict/{model}", &body.headers);
+    let result = score(&state, &name, record, body.bytes).await;
     let answer = trail.finish(&state, &name, None, result).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], answer).into_response())
 }
 
-/// Predicts, and writes the answer's JSON before the outputs move on to the audit trail.
-async fn score(state: &AppState, name: &str, body: Value) -> Result<Scored<Vec<u8>>, ApiError> {
+/// Predicts, and writes the answer's JSON before the outputs move on to the audit trail. The
+/// trail keeps `sent` (the body) and the answer as they are when it can.
+async fn score(
+    state: &AppState,
+    name: &str,
+    body: Value,
+    sent: Bytes,
+) -> Result<Scored<Bytes>, ApiError> {
     let model = state.repository.get(name, None)?;
     let (rows, single) = match body {
         Value::Array(items) => (items, false),
@@ -48,10 +56,17 @@ async fn score(state: &AppState, name: &str, body: Value) -> Result<Scored<Vec<u
     };
     let answer = serde_json::to_vec(&RecordAnswers::new(&model, &outputs, rows.len(), single))
         .map_err(|e| ApiError::Internal(format!("cannot write the answer: {e}")))?;
+    let answer = Bytes::from(answer);
+    let as_sent = if state.audit.is_enabled() {
+        RowTexts::as_sent(&rows, sent, answer.clone(), single)
+    } else {
+        None
+    };
     Ok(Scored {
         model,
         inputs: AuditInputs::Records(rows),
         outputs,
         answer,
+        as_sent,
     })
 }

@@ -2,8 +2,8 @@
 //! prediction hands to the drift monitor and the audit writer when it ends.
 //!
 //! Handlers move their inputs and outputs into [`Scored`]; when the audit trail is on, the hook
-//! writes them as the rows' JSON texts here, on the request's thread, and queues that one
-//! buffer for the writer.
+//! writes them as the request's two JSON arrays here, on the request's thread (unless the
+//! handler kept the body and answer as sent), and queues them for the writer.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -35,6 +35,9 @@ pub struct Scored<T> {
     pub inputs: AuditInputs,
     pub outputs: Outputs,
     pub answer: T,
+    /// The trail's rows already made from the request and answer as sent, when the handler
+    /// could keep them; otherwise the trail writes them from `inputs` and `outputs`.
+    pub as_sent: Option<RowTexts>,
 }
 
 /// A prediction request in progress.
@@ -90,7 +93,10 @@ impl Trail {
         if !state.audit.is_enabled() {
             return Ok(scored.answer);
         }
-        let rows = RowTexts::new(&scored.model, &scored.inputs, &scored.outputs);
+        let rows = match scored.as_sent {
+            Some(rows) => rows,
+            None => RowTexts::new(&scored.model, &scored.inputs, &scored.outputs),
+        };
         if rows.is_empty() {
             return Ok(scored.answer);
         }

@@ -120,6 +120,7 @@ async fn answer(model: Arc<LoadedModel>, body: Value) -> Result<Scored<Value>, A
         inputs,
         outputs,
         answer: Value::Object(answer),
+        as_sent: None,
     })
 }
 

@@ -116,7 +116,20 @@ impl<'a> Column<'a> {
 
     /// Row `r`, serializable: the JSON [`super::records::row_value`] gives.
     pub(crate) fn row(&self, r: usize) -> RowJson<'_> {
-        RowJson { column: self, r }
+        RowJson {
+            column: self,
+            r,
+            floats: Floats::AsF64,
+        }
+    }
+
+    /// Row `r` with f32 elements written as f32 (see [`Floats::AsF32`]).
+    pub(crate) fn row_f32(&self, r: usize) -> RowJson<'_> {
+        RowJson {
+            column: self,
+            r,
+            floats: Floats::AsF32,
+        }
     }
 
     /// The most likely class of row `r`: the first of the highest, in class-name order.
@@ -140,6 +153,18 @@ impl<'a> Column<'a> {
 pub(crate) struct RowJson<'c> {
     column: &'c Column<'c>,
     r: usize,
+    floats: Floats,
+}
+
+/// How f32 elements are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Floats {
+    /// As the f64 with the f32's shortest decimal, so answers read exactly as the f64 writer
+    /// of the other APIs writes them (same digits, same exponent thresholds).
+    AsF64,
+    /// As f32: the same shortest digits in one step, without the f64 round trip; the exponent
+    /// form may start at other magnitudes. For the audit trail, which nobody compares bytewise.
+    AsF32,
 }
 
 impl Serialize for RowJson<'_> {
@@ -149,30 +174,35 @@ impl Serialize for RowJson<'_> {
         if let Some(classes) = &c.classes {
             let mut map = s.serialize_map(Some(classes.len()))?;
             for &(class, column) in classes {
-                map.serialize_entry(class, &Element(c.data, start + column))?;
+                map.serialize_entry(class, &Element(c.data, start + column, self.floats))?;
             }
             return map.end();
         }
         if c.width == 1 {
-            return Element(c.data, start).serialize(s);
+            return Element(c.data, start, self.floats).serialize(s);
         }
-        Nested(c.data, start, c.inner).serialize(s)
+        Nested(c.data, start, c.inner, self.floats).serialize(s)
     }
 }
 
 /// Elements `start..` of `data` nested by `shape`.
-struct Nested<'a>(&'a TensorData, usize, &'a [usize]);
+pub(crate) struct Nested<'a>(
+    pub(crate) &'a TensorData,
+    pub(crate) usize,
+    pub(crate) &'a [usize],
+    pub(crate) Floats,
+);
 
 impl Serialize for Nested<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let Nested(data, start, shape) = *self;
+        let Nested(data, start, shape, floats) = *self;
         match shape.split_first() {
-            None => Element(data, start).serialize(s),
+            None => Element(data, start, floats).serialize(s),
             Some((&n, rest)) => {
                 let step: usize = rest.iter().product();
                 let mut seq = s.serialize_seq(Some(n))?;
                 for i in 0..n {
-                    seq.serialize_element(&Nested(data, start + i * step, rest))?;
+                    seq.serialize_element(&Nested(data, start + i * step, rest, floats))?;
                 }
                 seq.end()
             }
@@ -181,11 +211,17 @@ impl Serialize for Nested<'_> {
 }
 
 /// One element, as [`super::records::element`] writes it.
-struct Element<'a>(&'a TensorData, usize);
+struct Element<'a>(&'a TensorData, usize, Floats);
 
 impl Serialize for Element<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let Element(data, i) = *self;
+        let Element(data, i, floats) = *self;
+        if let (TensorData::F32(v), Floats::AsF32) = (data, floats) {
+            return match v.get(i) {
+                Some(x) if x.is_finite() => s.serialize_f32(*x),
+                _ => s.serialize_unit(),
+            };
+        }
         let float = |x: f64| {
             if x.is_finite() {
                 Scalar::Float(x)

@@ -148,11 +148,52 @@ async fn a_row_holds_the_record_its_outputs_and_the_request_id() {
     let features: Value = serde_json::from_str(row[5].as_str().expect("text")).expect("JSON");
     assert_eq!(features, iris_record());
     let outputs: Value = serde_json::from_str(row[6].as_str().expect("text")).expect("JSON");
-    assert_eq!(outputs["label"], answer["prediction"], "{outputs}");
+    assert_eq!(outputs, answer, "the answer as the client got it");
     assert_eq!(row[7], 200);
     assert_eq!(row[8], Value::Null);
     assert!(row[9].as_f64().expect("latency") > 0.0);
     assert!(row[10].as_str().expect("time").ends_with('Z'));
+}
+
+#[tokio::test]
+async fn each_record_of_a_batch_has_its_own_row_on_record_and_tensor_routes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config, path) = audited(dir.path(), AuditMode::Durable);
+    let app = TestApp::spawn_with(config).await;
+    let records = json!([
+        {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2},
+        {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3},
+        {"sepal_length": 5.9, "sepal_width": 3.0, "petal_length": 4.2, "petal_width": 1.5}
+    ]);
+    let answer = json_with_status(app.post_json("/predict/iris", &records).await, 200).await;
+    let stored = rows(
+        &path,
+        "SELECT row_index, features, outputs FROM predictions WHERE route = '/predict/{model}' \
+         ORDER BY id",
+    );
+    assert_eq!(stored.len(), 3);
+    for (r, row) in stored.iter().enumerate() {
+        assert_eq!(row[0], r as i64);
+        let text =
+            |v: &Value| -> Value { serde_json::from_str(v.as_str().expect("text")).expect("JSON") };
+        assert_eq!(text(&row[1]), records[r]);
+        assert_eq!(text(&row[2]), answer[r]);
+    }
+    let v2 = json!({"inputs": [{"name": "sepal_length", "shape": [2, 1], "datatype": "FP32", "data": [5.1, 6.7]},
+                               {"name": "sepal_width", "shape": [2, 1], "datatype": "FP32", "data": [3.5, 3.0]},
+                               {"name": "petal_length", "shape": [2, 1], "datatype": "FP32", "data": [1.4, 5.2]},
+                               {"name": "petal_width", "shape": [2, 1], "datatype": "FP32", "data": [0.2, 2.3]}]});
+    json_with_status(app.post_json("/v2/models/iris/infer", &v2).await, 200).await;
+    let stored = rows(
+        &path,
+        "SELECT id, row_index, features, outputs FROM predictions WHERE route LIKE '/v2/%' ORDER BY id",
+    );
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0][0], 4, "record ids continue from the batch before");
+    let features: Value = serde_json::from_str(stored[1][2].as_str().expect("text")).expect("JSON");
+    assert_eq!(features["sepal_length"], json!([6.7]));
+    let outputs: Value = serde_json::from_str(stored[1][3].as_str().expect("text")).expect("JSON");
+    assert_eq!(outputs["label"], answer[1]["prediction"], "{outputs}");
 }
 
 #[tokio::test]

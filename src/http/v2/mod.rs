@@ -116,6 +116,7 @@ async fn run_infer(
         inputs,
         outputs,
         answer,
+        as_sent: None,
     })
 }
 
