@@ -130,9 +130,10 @@ def prediction_api(name: str, extra: list[str]) -> Server:
         return base + extra
 
     what = "default settings" if not extra else "with " + shlex.join(extra)
+    audit = "audit trail on" if "--audit-db" in extra else "audit off"
     return Server(
         name=name,
-        description=f"prediction-api, release build, audit off, {what}",
+        description=f"prediction-api, release build, {audit}, {what}",
         argv=argv,
         needs=[(prediction_api_bin(), "cargo build --release --bin prediction-api")],
     )
