@@ -9,7 +9,7 @@ PYTHON := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed-$(shell sha256sum tests/python/requirements.txt | cut -c1-16)
 API_PORT ?= 8000
 
-.PHONY: help setup ort venv chromium prometheus build run test lint fmt rust-test python-test models schema clean bench bench-build bench-startup bench-criterion
+.PHONY: help setup ort venv chromium prometheus build run test lint fmt rust-test python-test models schema clean bench bench-build bench-startup bench-half-load bench-criterion
 
 help:
 	@echo "make run    set up, build and serve models/ on port $(API_PORT)"
@@ -70,6 +70,9 @@ bench: bench-build
 
 bench-startup: bench-build
 	python3 bench/startup.py $(BENCH_ARGS)
+
+bench-half-load: bench-build
+	python3 bench/half_load.py $(BENCH_ARGS)
 
 ## Tests --------------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Provisions what bench/run.py needs besides the Rust binaries: wrk from Debian, two Python
-# environments under .bench/ (ignored by git) and the scikit-learn models the Python servers
-# load. Idempotent and cached: an environment is rebuilt only when its requirements file
+# Provisions what bench/run.py and bench/half_load.py need besides the Rust binaries: wrk from
+# Debian, oha from crates.io, two Python environments under .bench/ (ignored by git) and the
+# scikit-learn models the Python servers load. Idempotent and cached: an environment is rebuilt only when its requirements file
 # changes, the models only when their data, parameters or training script change.
 # BENCH_PYTHON picks the interpreter for the environments (MLServer 1.7.1 needs 3.9 to 3.12).
 set -euo pipefail
@@ -9,6 +9,14 @@ cd "$(dirname "$0")/.."
 python=${BENCH_PYTHON:-python3}
 
 scripts/apt-install.sh wrk "wrk" wrk
+
+# oha holds a fixed request rate (bench/half_load.py); wrk cannot. Built from crates.io into
+# .bench/oha, once.
+oha_version=1.16.0
+if [ "$(.bench/oha/bin/oha --version 2>/dev/null)" != "oha $oha_version" ]; then
+  echo "bench: installing oha $oha_version into .bench/oha (a few minutes)"
+  cargo install oha --version "$oha_version" --locked --root .bench/oha
+fi
 
 # venv NAME REQUIREMENTS: .bench/NAME with exactly REQUIREMENTS installed.
 venv() {
