@@ -74,22 +74,15 @@ impl RowTexts {
     }
 
     /// The request's records and answers as they went over the wire: `body` is a JSON record
-    /// or an array of them, `answer` the answer to it. `None` when a record is too wide (or
-    /// the body too long) to keep as it is: then [`RowTexts::new`] writes markers for those.
-    pub fn as_sent(
-        records: &[Value],
-        body: Bytes,
-        answer: Bytes,
-        single: bool,
-    ) -> Option<RowTexts> {
+    /// or an array of them, `answer` the answer to it. The body is kept as it is unless a
+    /// record is too wide (or the body too long) to keep: then each record is written with
+    /// its marker, as [`RowTexts::new`] does.
+    pub fn as_sent(records: &[Value], body: Bytes, answer: Bytes, single: bool) -> RowTexts {
         let rows = records.len();
         let within = body.len() <= rows.saturating_mul(MAX_ROW_BYTES)
             && records
                 .iter()
                 .all(|r| count_elements(r) <= MAX_ROW_ELEMENTS);
-        if !within || rows == 0 {
-            return None;
-        }
         let wrap = |one: Bytes| -> Bytes {
             let mut array = Vec::with_capacity(one.len() + 2);
             array.push(b'[');
@@ -97,19 +90,21 @@ impl RowTexts {
             array.push(b']');
             array.into()
         };
-        Some(if single {
-            RowTexts {
-                rows,
-                features: wrap(body),
-                outputs: wrap(answer),
+        let features = match (within, single) {
+            (true, true) => wrap(body),
+            (true, false) => body,
+            (false, _) => {
+                let mut features = JsonArray::with_capacity(rows * 128);
+                records.iter().for_each(|r| features.push_record(r));
+                features.finish()
             }
-        } else {
-            RowTexts {
-                rows,
-                features: body,
-                outputs: answer,
-            }
-        })
+        };
+        let outputs = if single { wrap(answer) } else { answer };
+        RowTexts {
+            rows,
+            features,
+            outputs,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -366,8 +361,7 @@ mod tests {
         let record = json!({"a": 1});
         let body = Bytes::from_static(br#"{"a": 1}"#);
         let answer = Bytes::from_static(br#"{"y":2}"#);
-        let one =
-            RowTexts::as_sent(std::slice::from_ref(&record), body, answer, true).expect("kept");
+        let one = RowTexts::as_sent(std::slice::from_ref(&record), body, answer, true);
         assert_eq!(
             (one.len(), &*one.features(), &*one.outputs()),
             (1, r#"[{"a": 1}]"#, r#"[{"y":2}]"#)
@@ -379,10 +373,13 @@ mod tests {
             body.clone(),
             answer.clone(),
             false,
-        )
-        .expect("kept");
+        );
         assert_eq!(&*two.features(), r#"[{"a":1},{"a":1}]"#);
         let wide = Value::Array(vec![json!(1); MAX_ROW_ELEMENTS + 1]);
-        assert!(RowTexts::as_sent(&[wide], body, answer, false).is_none());
+        let marked = RowTexts::as_sent(&[wide, json!({"b": 2})], body, answer, false);
+        let features: Vec<Value> = serde_json::from_str(&marked.features()).expect("JSON");
+        assert_eq!(features[0]["truncated"], json!(true));
+        assert_eq!(features[1], json!({"b": 2}));
+        assert_eq!(&*marked.outputs(), "[1,2]", "the answer is kept as sent");
     }
 }

@@ -57,11 +57,10 @@ async fn score(
     let answer = serde_json::to_vec(&RecordAnswers::new(&model, &outputs, rows.len(), single))
         .map_err(|e| ApiError::Internal(format!("cannot write the answer: {e}")))?;
     let answer = Bytes::from(answer);
-    let as_sent = if state.audit.is_enabled() {
-        RowTexts::as_sent(&rows, sent, answer.clone(), single)
-    } else {
-        None
-    };
+    let as_sent = state
+        .audit
+        .is_enabled()
+        .then(|| RowTexts::as_sent(&rows, sent, answer.clone(), single));
     Ok(Scored {
         model,
         inputs: AuditInputs::Records(rows),
