@@ -40,7 +40,7 @@ pub fn run(query: &AuditQuery, out: &mut impl Write) -> anyhow::Result<()> {
     // Newest requests first, split into their records until `limit` records are found;
     // printed oldest first.
     let sql = "SELECT id, first_row, first_index, rows, time, request_id, model, version, route, \
-               features, outputs, latency_ms, status, error FROM requests \
+               features, outputs, latency_ms, status, error, layout FROM requests \
                WHERE (?1 IS NULL OR model = ?1) AND (?2 IS NULL OR time >= ?2) \
                ORDER BY id DESC";
     let mut statement = conn
@@ -69,8 +69,14 @@ fn records_of(request: &rusqlite::Row<'_>) -> anyhow::Result<Vec<Value>> {
     let first_row: i64 = request.get(1)?;
     let first_index: i64 = request.get(2)?;
     let rows: i64 = request.get(3)?;
-    let features = json_array(request.get(9)?);
-    let outputs = json_array(request.get(10)?);
+    let layout: Option<String> = request.get(14)?;
+    let (features, outputs) = match layout.as_deref() {
+        Some("v2") => (
+            v2_rows(request.get(9)?, "inputs", rows),
+            v2_rows(request.get(10)?, "outputs", rows),
+        ),
+        _ => (json_array(request.get(9)?), json_array(request.get(10)?)),
+    };
     let mut records = Vec::with_capacity(rows.max(1) as usize);
     for k in 0..rows.max(1) {
         let element = |array: &Option<Vec<Value>>| {
@@ -95,6 +101,46 @@ fn records_of(request: &rusqlite::Row<'_>) -> anyhow::Result<Vec<Value>> {
         records.push(Value::Object(object));
     }
     Ok(records)
+}
+
+/// A V2 request or answer document split into one `{name: row}` object per record, sliced
+/// the way the `predictions` view slices it.
+fn v2_rows(text: Option<String>, key: &str, rows: i64) -> Option<Vec<Value>> {
+    let document: Value = serde_json::from_str(text.as_deref()?).ok()?;
+    let tensors = document.get(key)?.as_array()?;
+    let rows = usize::try_from(rows).ok()?;
+    let records = (0..rows)
+        .map(|k| {
+            let fields = tensors.iter().filter_map(|t| {
+                let name = t.get("name")?.as_str()?.to_string();
+                Some((name, v2_row(t, k)))
+            });
+            Value::Object(fields.collect())
+        })
+        .collect();
+    Some(records)
+}
+
+/// Row `k` of one V2 tensor: `data[k]` when the data is nested or the shape has one
+/// dimension, else the `k`-th run of `len(data) / shape[0]` elements.
+fn v2_row(tensor: &Value, k: usize) -> Value {
+    let Some(data) = tensor.get("data").and_then(Value::as_array) else {
+        return Value::Null;
+    };
+    let shape: Vec<u64> = tensor
+        .get("shape")
+        .and_then(Value::as_array)
+        .map(|s| s.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default();
+    let nested = data.first().is_some_and(Value::is_array);
+    match shape.first() {
+        Some(&n) if !nested && shape.len() > 1 && n > 0 => {
+            let width = data.len() / n as usize;
+            data.get(k * width..(k + 1) * width)
+                .map_or(Value::Null, |run| Value::Array(run.to_vec()))
+        }
+        _ => data.get(k).cloned().unwrap_or(Value::Null),
+    }
 }
 
 /// A stored JSON array (features or outputs), `None` when absent or unreadable.

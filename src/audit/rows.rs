@@ -31,6 +31,9 @@ pub struct RowTexts {
     rows: usize,
     features: Bytes,
     outputs: Bytes,
+    /// `None`: two JSON arrays with one element per record; `Some("v2")`: the V2 JSON
+    /// request and answer documents.
+    layout: Option<&'static str>,
 }
 
 impl RowTexts {
@@ -70,6 +73,7 @@ impl RowTexts {
             rows,
             features: features.finish(),
             outputs: answers.finish(),
+            layout: None,
         }
     }
 
@@ -104,7 +108,35 @@ impl RowTexts {
             rows,
             features,
             outputs,
+            layout: None,
         }
+    }
+
+    /// A V2 JSON request and its JSON answer as they went over the wire, when every input and
+    /// output has the records along its first dimension and no row is wider than the cap
+    /// (the view slices them by that dimension); otherwise `None`, and the caller writes the
+    /// rows with [`RowTexts::new`].
+    pub fn v2_as_sent(
+        inputs: &[Tensor],
+        outputs: &Outputs,
+        request: Bytes,
+        answer: Bytes,
+    ) -> Option<RowTexts> {
+        let rows = *inputs.first()?.shape().first()?;
+        let fits = |t: &Tensor| {
+            t.shape().first() == Some(&rows)
+                && t.shape().iter().skip(1).product::<usize>() <= MAX_ROW_ELEMENTS
+        };
+        let within = rows > 0
+            && request.len() <= rows.saturating_mul(MAX_ROW_BYTES)
+            && inputs.iter().all(fits)
+            && outputs.iter().all(|(_, o)| fits(o.tensor()));
+        within.then_some(RowTexts {
+            rows,
+            features: request,
+            outputs: answer,
+            layout: Some("v2"),
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -113,6 +145,10 @@ impl RowTexts {
 
     pub fn is_empty(&self) -> bool {
         self.rows == 0
+    }
+
+    pub fn layout(&self) -> Option<&'static str> {
+        self.layout
     }
 
     pub fn features(&self) -> Cow<'_, str> {
@@ -195,13 +231,19 @@ pub struct Row<'a> {
     pub latency_ms: f64,
     pub status: i64,
     pub error: Option<&'a str>,
+    pub layout: Option<&'static str>,
 }
 
 impl<'a> Row<'a> {
     pub fn of(entry: &'a AuditEntry, time: &'a str) -> Row<'a> {
-        let (features, outputs, error) = match &entry.outcome {
-            Outcome::Failed { error } => (None, None, Some(error.as_str())),
-            Outcome::Predicted { rows } => (Some(rows.features()), Some(rows.outputs()), None),
+        let (features, outputs, error, layout) = match &entry.outcome {
+            Outcome::Failed { error } => (None, None, Some(error.as_str()), None),
+            Outcome::Predicted { rows } => (
+                Some(rows.features()),
+                Some(rows.outputs()),
+                None,
+                rows.layout(),
+            ),
         };
         Row {
             time,
@@ -215,6 +257,7 @@ impl<'a> Row<'a> {
             latency_ms: entry.latency.as_secs_f64() * 1e3,
             status: i64::from(entry.status),
             error,
+            layout,
         }
     }
 }

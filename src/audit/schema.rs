@@ -6,7 +6,11 @@
 //! `first_row` is the number of records stored before it (never reused, so record ids stay
 //! stable when old requests are deleted); `first_index` is the index of its first element in
 //! the request (0, except for rows carried over from schema 1). The `predictions` view shows
-//! one row per record, as readers expect: `id = first_row + row_index + 1`.
+//! one row per record, as readers expect: `id = first_row + row_index + 1`. A request with
+//! `layout` 'v2' holds instead the V2 JSON request and answer documents as they went over the
+//! wire, and the view slices each input and output tensor along its first dimension: row `k`
+//! of a tensor is `data[k]` when the data is nested or the shape has one dimension, else the
+//! `k`-th run of `len(data) / shape[0]` elements.
 
 use std::path::Path;
 
@@ -67,6 +71,56 @@ const MIGRATIONS: &[&str] = &[
                r.outputs -> e.key AS outputs,
                r.latency_ms, r.status, r.error
         FROM requests AS r LEFT JOIN json_each(r.features) AS e;",
+    // 3: V2 JSON requests are stored as the request and answer documents that went over the
+    // wire (`layout` 'v2'); the view splits their tensors into records. (`json(...)` around a
+    // subquery: newer SQLite drops the JSON subtype a subquery's value had.)
+    "ALTER TABLE requests ADD COLUMN layout TEXT;
+    DROP VIEW predictions;
+    CREATE VIEW predictions AS
+        SELECT r.first_row + coalesce(e.key, 0) + 1 AS id,
+               r.time, r.request_id, r.model, r.version, r.route,
+               r.first_index + coalesce(e.key, 0) AS row_index,
+               r.features -> e.key AS features,
+               r.outputs -> e.key AS outputs,
+               r.latency_ms, r.status, r.error
+        FROM requests AS r LEFT JOIN json_each(r.features) AS e
+        WHERE r.layout IS NULL
+        UNION ALL
+        SELECT first_row + k + 1, time, request_id, model, version, route, k,
+               (SELECT json_group_object(t.value ->> '$.name', CASE WHEN json_type(t.value, '$.data[0]') = 'array'
+                          OR json_array_length(t.value, '$.shape') <= 1
+                     THEN t.value -> ('$.data[' || k || ']')
+                     ELSE json((SELECT json_group_array(CASE d.type WHEN 'true' THEN json('true')
+                                                   WHEN 'false' THEN json('false')
+                                                   ELSE d.value END)
+                           FROM json_each(t.value, '$.data') AS d
+                           WHERE d.key >= k * (json_array_length(t.value, '$.data')
+                                               / (t.value ->> '$.shape[0]'))
+                             AND d.key < (k + 1) * (json_array_length(t.value, '$.data')
+                                                    / (t.value ->> '$.shape[0]'))))
+                END)
+                FROM json_each(features, '$.inputs') AS t),
+               (SELECT json_group_object(t.value ->> '$.name', CASE WHEN json_type(t.value, '$.data[0]') = 'array'
+                          OR json_array_length(t.value, '$.shape') <= 1
+                     THEN t.value -> ('$.data[' || k || ']')
+                     ELSE json((SELECT json_group_array(CASE d.type WHEN 'true' THEN json('true')
+                                                   WHEN 'false' THEN json('false')
+                                                   ELSE d.value END)
+                           FROM json_each(t.value, '$.data') AS d
+                           WHERE d.key >= k * (json_array_length(t.value, '$.data')
+                                               / (t.value ->> '$.shape[0]'))
+                             AND d.key < (k + 1) * (json_array_length(t.value, '$.data')
+                                                    / (t.value ->> '$.shape[0]'))))
+                END)
+                FROM json_each(outputs, '$.outputs') AS t),
+               latency_ms, status, error
+        FROM (SELECT r.*, d.key / (CASE WHEN json_type(r.features, '$.inputs[0].data[0]') = 'array' THEN 1
+                   ELSE json_array_length(r.features, '$.inputs[0].data')
+                        / (r.features ->> '$.inputs[0].shape[0]') END) AS k
+              FROM requests AS r JOIN json_each(r.features, '$.inputs[0].data') AS d
+              WHERE r.layout = 'v2' AND d.key % (CASE WHEN json_type(r.features, '$.inputs[0].data[0]') = 'array' THEN 1
+                   ELSE json_array_length(r.features, '$.inputs[0].data')
+                        / (r.features ->> '$.inputs[0].shape[0]') END) = 0);",
 ];
 
 /// The schema version this build writes and reads.

@@ -140,3 +140,79 @@ fn the_query_prints_the_newest_rows_oldest_first() {
     query::run(&none, &mut out).expect("runs");
     assert!(out.is_empty());
 }
+
+/// A V2 request stored as sent: the view and the `audit` command split it into the same
+/// records, tensor by tensor (flat, one-dimensional, nested, BYTES and BOOL data).
+#[test]
+fn v2_documents_split_into_the_same_records_in_the_view_and_the_query() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("audit.db");
+    let conn = schema::open_for_writing(&path, false).expect("opens");
+    let request = serde_json::json!({"inputs": [
+        {"name": "a", "shape": [2, 1], "datatype": "FP32", "data": [5.1, 6.7]},
+        {"name": "b", "shape": [2], "datatype": "BYTES", "data": ["x", "y"]},
+        {"name": "c", "shape": [2, 2], "datatype": "FP32", "data": [1, 2, 3, 4]},
+        {"name": "n", "shape": [2, 2], "datatype": "INT64", "data": [[1, 2], [3, 4]]},
+        {"name": "t", "shape": [2, 1], "datatype": "BOOL", "data": [true, false]}
+    ]});
+    let answer = serde_json::json!({"model_name": "m", "outputs": [
+        {"name": "label", "shape": [2], "datatype": "BYTES", "data": ["s", "v"]},
+        {"name": "p", "shape": [2, 3], "datatype": "FP32", "data": [0.1, 0.2, 0.7, 1, 0, 0]}
+    ]});
+    conn.execute(
+        "INSERT INTO requests (first_row, rows, time, request_id, model, route, features, \
+         outputs, latency_ms, status, layout) \
+         VALUES (10, 2, '2026-11-27T10:00:00.000Z', 'r', 'm', '/v2', ?1, ?2, 1.0, 200, 'v2')",
+        rusqlite::params![request.to_string(), answer.to_string()],
+    )
+    .expect("a request");
+    let expected = [
+        (
+            serde_json::json!({"a": [5.1], "b": "x", "c": [1, 2], "n": [1, 2], "t": [true]}),
+            serde_json::json!({"label": "s", "p": [0.1, 0.2, 0.7]}),
+        ),
+        (
+            serde_json::json!({"a": [6.7], "b": "y", "c": [3, 4], "n": [3, 4], "t": [false]}),
+            serde_json::json!({"label": "v", "p": [1, 0, 0]}),
+        ),
+    ];
+    let viewed: Vec<(i64, i64, String, String)> = conn
+        .prepare("SELECT id, row_index, features, outputs FROM predictions ORDER BY id")
+        .expect("view")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .expect("reads")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(viewed.len(), 2);
+    for (k, (id, row, features, outputs)) in viewed.iter().enumerate() {
+        assert_eq!((*id, *row), (11 + k as i64, k as i64));
+        let parse = |t: &str| serde_json::from_str::<Value>(t).expect("JSON");
+        assert_eq!(
+            (parse(features), parse(outputs)),
+            expected[k],
+            "view, record {k}"
+        );
+    }
+    drop(conn);
+    let query = query::AuditQuery {
+        db: path,
+        model: None,
+        since: None,
+        limit: 10,
+    };
+    let mut out = Vec::new();
+    query::run(&query, &mut out).expect("runs");
+    let printed: Vec<Value> = String::from_utf8_lossy(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(printed.len(), 2);
+    for (k, record) in printed.iter().enumerate() {
+        assert_eq!(record["id"], 11 + k as i64);
+        assert_eq!(
+            (record["features"].clone(), record["outputs"].clone()),
+            expected[k],
+            "query, record {k}"
+        );
+    }
+}

@@ -24,8 +24,8 @@ const RETENTION_EVERY: Duration = Duration::from_secs(10);
 const RETENTION_BUDGET: i64 = 10_000;
 
 const INSERT: &str = "INSERT INTO requests (first_row, rows, time, request_id, model, version, \
-     route, features, outputs, latency_ms, status, error) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+     route, features, outputs, latency_ms, status, error, layout) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
 /// Runs until a [`Message::Stop`] (after writing everything queued before it) or until every
 /// sender is gone.
@@ -140,6 +140,7 @@ fn insert_all(
                 row.latency_ms,
                 row.status,
                 row.error,
+                row.layout,
             ])?;
             first_row += row.rows;
         }

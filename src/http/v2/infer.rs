@@ -1,6 +1,7 @@
 //! The steps of a V2 inference around the run: content type, decoding the body against the
 //! model, choosing the outputs and their encodings, and encoding the response.
 
+use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
@@ -81,6 +82,12 @@ fn output_names(model: &LoadedModel) -> Vec<&str> {
         .collect()
 }
 
+/// Whether the body is in Triton's binary form (a JSON header, then tensor bytes) rather than
+/// JSON as a whole.
+pub fn is_binary(headers: &HeaderMap) -> bool {
+    headers.contains_key(INFERENCE_HEADER)
+}
+
 /// JSON, or Triton's binary form, which `tritonclient` sends with no Content-Type at all.
 pub fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let binary = headers
@@ -150,17 +157,17 @@ fn encoding_error(e: TensorError) -> ApiError {
 
 /// JSON when every output is JSON; otherwise the JSON header plus binary tail, typed as
 /// octet-stream (it is not JSON as a whole) and framed by `Inference-Header-Content-Length`.
-pub fn into_response(encoded: EncodedResponse) -> Response {
-    let content_type = match encoded.header_length {
+pub fn into_response(body: Bytes, header_length: Option<usize>) -> Response {
+    let content_type = match header_length {
         Some(_) => "application/octet-stream",
         None => "application/json",
     };
     let mut response = (
         [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
-        encoded.body,
+        body,
     )
         .into_response();
-    if let Some(length) = encoded.header_length {
+    if let Some(length) = header_length {
         response
             .headers_mut()
             .insert(INFERENCE_HEADER, HeaderValue::from(length));

@@ -20,10 +20,9 @@ use super::body::RawBody;
 use super::error::ApiError;
 use super::state::AppState;
 use super::trail::{Scored, Trail};
-use crate::audit::AuditInputs;
+use crate::audit::{AuditInputs, RowTexts};
 use crate::inference;
 use crate::repository::LookupError;
-use crate::tensor::EncodedResponse;
 
 pub use metadata::{MetadataTensor, ModelMetadataResponse, ModelReadyResponse, TensorParameters};
 
@@ -90,10 +89,10 @@ async fn model_infer(
     };
     let trail = Trail::begin(route, &headers);
     let result = run_infer(&state, &name, version.as_deref(), &headers, bytes).await;
-    let answer = trail
+    let (body, header_length) = trail
         .finish(&state, &name, version.as_deref(), result)
         .await?;
-    Ok(infer::into_response(answer))
+    Ok(infer::into_response(body, header_length))
 }
 
 async fn run_infer(
@@ -102,21 +101,30 @@ async fn run_infer(
     version: Option<&str>,
     headers: &HeaderMap,
     bytes: Bytes,
-) -> Result<Scored<EncodedResponse>, ApiError> {
+) -> Result<Scored<(Bytes, Option<usize>)>, ApiError> {
     let model = state.repository.get(name, version)?;
     infer::check_content_type(headers)?;
     let call = infer::decode(&model, headers, &bytes)?;
-    // The tensors own their elements: the body need not live through the run.
-    drop(bytes);
-    let inputs = AuditInputs::Tensors(call.inputs.clone());
+    // The tensors own their elements: the body lives on only when the audit trail can keep
+    // it as sent (a JSON request, not Triton's binary form).
+    let sent = (state.audit.is_enabled() && !infer::is_binary(headers)).then_some(bytes);
+    let tensors = call.inputs.clone();
     let outputs = inference::infer(model.clone(), call.inputs, call.plan.wanted()).await?;
     let answer = infer::encode(&model, call.id, &call.plan, &outputs)?;
+    let header_length = answer.header_length;
+    let body = Bytes::from(answer.body);
+    let as_sent = match sent {
+        Some(request) if header_length.is_none() => {
+            RowTexts::v2_as_sent(&tensors, &outputs, request, body.clone())
+        }
+        _ => None,
+    };
     Ok(Scored {
         model,
-        inputs,
+        inputs: AuditInputs::Tensors(tensors),
         outputs,
-        answer,
-        as_sent: None,
+        answer: (body, header_length),
+        as_sent,
     })
 }
 
