@@ -5,7 +5,8 @@
 //! cache and are freed by the thread that allocated them; the writer thread only binds them.
 //! `/predict` stores the body and the answer as they went over the wire (shared, not copied)
 //! when every record is within the caps, so a batch of records costs the trail one insert of
-//! two texts it already has.
+//! two texts it already has; V2 JSON stores its request and answer documents the same way
+//! (layout `v2`), and the view slices their tensors.
 
 use std::borrow::Cow;
 
