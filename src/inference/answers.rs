@@ -1,5 +1,6 @@
-//! Record answers written straight to JSON: the same text [`records::record_predictions`] and
-//! [`records::row_value`] give, without building a `Value` tree per row first. For a
+//! Record answers written straight to JSON: the same text as the `Value` tree of
+//! `records::record_predictions` (kept as the tests' oracle), without building that tree per row
+//! first. For a
 //! 1,000-row request that tree (a map, its keys and a value per output per row) cost more than
 //! running the graph.
 //!
