@@ -77,6 +77,17 @@ fn records_of(request: &rusqlite::Row<'_>) -> anyhow::Result<Vec<Value>> {
         ),
         _ => (json_array(request.get(9)?), json_array(request.get(10)?)),
     };
+    // The request's own columns, read once and repeated on each of its records.
+    let shared = [
+        ("time", text(request.get(4)?)),
+        ("request_id", text(request.get(5)?)),
+        ("model", text(request.get(6)?)),
+        ("version", number(request.get(7)?)),
+        ("route", text(request.get(8)?)),
+        ("latency_ms", number(request.get(11)?)),
+        ("status", number(request.get(12)?)),
+        ("error", text(request.get(13)?)),
+    ];
     let mut records = Vec::with_capacity(rows.max(1) as usize);
     for k in 0..rows.max(1) {
         let element = |array: &Option<Vec<Value>>| {
@@ -85,19 +96,14 @@ fn records_of(request: &rusqlite::Row<'_>) -> anyhow::Result<Vec<Value>> {
                 .and_then(|a| a.get(k as usize).cloned())
                 .unwrap_or(Value::Null)
         };
-        let mut object = Map::new();
+        let mut object: Map<String, Value> = shared
+            .iter()
+            .map(|(name, value)| ((*name).to_string(), value.clone()))
+            .collect();
         object.insert("id".into(), (first_row + k + 1).into());
-        object.insert("time".into(), text(request.get(4)?));
-        object.insert("request_id".into(), text(request.get(5)?));
-        object.insert("model".into(), text(request.get(6)?));
-        object.insert("version".into(), number(request.get(7)?));
-        object.insert("route".into(), text(request.get(8)?));
         object.insert("row".into(), (first_index + k).into());
         object.insert("features".into(), element(&features));
         object.insert("outputs".into(), element(&outputs));
-        object.insert("latency_ms".into(), number(request.get(11)?));
-        object.insert("status".into(), number(request.get(12)?));
-        object.insert("error".into(), text(request.get(13)?));
         records.push(Value::Object(object));
     }
     Ok(records)

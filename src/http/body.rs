@@ -51,9 +51,27 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        SentJson::from_request(req, state)
+            .await
+            .map(|sent| JsonBody(sent.value))
+    }
+}
+
+/// A JSON body of type `T` as [`JsonBody`] reads it, with the bytes it was parsed from and the
+/// request's headers, for routes that keep the body as sent.
+pub struct SentJson<T> {
+    pub value: T,
+    pub raw: RawBody,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for SentJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         check_json_content_type(req.headers())?;
         let raw = RawBody::from_request(req, state).await?;
-        parse_json(&raw.bytes).map(JsonBody)
+        let value = parse_json(&raw.bytes)?;
+        Ok(SentJson { value, raw })
     }
 }
 

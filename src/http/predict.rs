@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::body::{RawBody, check_json_content_type, parse_json};
+use super::body::SentJson;
 use super::error::{ApiError, unprocessable};
 use super::state::AppState;
 use super::trail::{Scored, Trail};
@@ -18,12 +18,10 @@ use crate::inference::{self, records};
 pub async fn predict(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    body: RawBody,
+    SentJson { value, raw }: SentJson<Value>,
 ) -> Result<Response, ApiError> {
-    check_json_content_type(&body.headers)?;
-    let record: Value = parse_json(&body.bytes)?;
-    let trail = Trail::begin("/predict/{model}", &body.headers);
-    let result = score(&state, &name, record, body.bytes).await;
+    let trail = Trail::begin("/predict/{model}", &raw.headers);
+    let result = score(&state, &name, value, raw.bytes).await;
     let answer = trail.finish(&state, &name, None, result).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], answer).into_response())
 }

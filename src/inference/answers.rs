@@ -1,8 +1,7 @@
 //! Record answers written straight to JSON: the same text as the `Value` tree of
-//! `records::record_predictions` (kept as the tests' oracle), without building that tree per row
-//! first. For a
-//! 1,000-row request that tree (a map, its keys and a value per output per row) cost more than
-//! running the graph.
+//! `records::record_predictions` (kept as the tests' oracle), without building that tree per
+//! row first. For a 1,000-row request that tree (a map, its keys and a value per output per
+//! row) cost more than running the graph.
 //!
 //! Keys come out sorted, as `serde_json::Map` sorts them, so both paths agree byte for byte
 //! (a test checks it).
