@@ -127,6 +127,11 @@ pub struct Config {
     #[arg(long, env = "AUDIT_QUEUE_CAPACITY", default_value_t = 10_000)]
     pub audit_queue_capacity: usize,
 
+    /// The most memory, in MiB, that queued audit rows may hold (their features and outputs
+    /// texts); a request that would go over it is dropped like one finding the queue full.
+    #[arg(long, env = "AUDIT_QUEUE_MIB", default_value_t = 256)]
+    pub audit_queue_mib: u64,
+
     /// Delete audit rows older than this (e.g. 30d, 12h); unset keeps them.
     #[arg(long, env = "AUDIT_MAX_AGE", value_parser = humantime::parse_duration)]
     pub audit_max_age: Option<Duration>,
@@ -213,6 +218,9 @@ impl Config {
         if self.audit_queue_capacity == 0 {
             return Err("--audit-queue-capacity must be at least 1".into());
         }
+        if self.audit_queue_mib == 0 {
+            return Err("--audit-queue-mib must be at least 1".into());
+        }
         if !(1..=1_000_000).contains(&self.drift_window) {
             return Err("--drift-window must be between 1 and 1000000 rows".into());
         }
@@ -265,6 +273,7 @@ impl Config {
             path: PathBuf::from(path),
             mode: self.audit_mode,
             queue_capacity: self.audit_queue_capacity,
+            queue_bytes: self.audit_queue_mib.saturating_mul(1 << 20),
             retention: Retention {
                 max_age: self.audit_max_age,
                 max_rows: self.audit_max_rows,

@@ -42,6 +42,9 @@ pub struct AuditConfig {
     pub mode: AuditMode,
     /// Requests that may wait for the writer.
     pub queue_capacity: usize,
+    /// The most bytes of row texts the queue may hold: a count alone does not bound memory
+    /// when one request can carry thousands of records.
+    pub queue_bytes: u64,
     pub retention: Retention,
 }
 
@@ -90,6 +93,15 @@ impl AuditEntry {
             Outcome::Predicted { rows } => rows.len() as u64,
         }
     }
+
+    /// About what the entry holds in memory while it waits: its texts and identifiers.
+    pub fn bytes(&self) -> u64 {
+        let texts = match &self.outcome {
+            Outcome::Failed { error } => error.len(),
+            Outcome::Predicted { rows } => rows.bytes(),
+        };
+        (texts + self.request_id.len() + self.model.len() + size_of::<AuditEntry>()) as u64
+    }
 }
 
 /// The writer's counters, for metrics.
@@ -130,7 +142,7 @@ type Ack = tokio::sync::oneshot::Sender<bool>;
 // Entries are nearly every message: boxing them would cost an allocation per request to save
 // queue slots' space.
 #[allow(clippy::large_enum_variant)]
-enum Message {
+pub(super) enum Message {
     Entry(AuditEntry, Option<Ack>),
     Stop,
 }
@@ -138,6 +150,8 @@ enum Message {
 #[derive(Default)]
 struct Counters {
     queue_depth: AtomicU64,
+    /// [`AuditEntry::bytes`] of the queued entries.
+    queued_bytes: AtomicU64,
     rows_written: AtomicU64,
     write_batches: AtomicU64,
     rows_dropped: AtomicU64,
@@ -152,6 +166,7 @@ pub struct AuditWriter {
 struct Shared {
     queue: SyncSender<Message>,
     mode: AuditMode,
+    max_queued_bytes: u64,
     counters: Arc<Counters>,
     drops: DropLog,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -199,6 +214,7 @@ impl AuditWriter {
             shared: Some(Arc::new(Shared {
                 queue,
                 mode: config.mode,
+                max_queued_bytes: config.queue_bytes,
                 counters,
                 drops: DropLog::default(),
                 thread: Mutex::new(Some(thread)),
@@ -221,8 +237,15 @@ impl AuditWriter {
             return Ok(());
         }
         let rows = entry.rows();
+        let bytes = entry.bytes();
         let (ack, acked) = tokio::sync::oneshot::channel();
+        // A durable request holds its own texts while it waits, so only the count bounds it;
+        // its bytes are still counted for the async requests' budget.
         shared.counters.queue_depth.fetch_add(1, Ordering::Relaxed);
+        shared
+            .counters
+            .queued_bytes
+            .fetch_add(bytes, Ordering::Relaxed);
         let sent = match shared.queue.try_send(Message::Entry(entry, Some(ack))) {
             Ok(()) => true,
             // A full queue makes a durable request wait for room, on a blocking thread.
@@ -236,6 +259,10 @@ impl AuditWriter {
         };
         if !sent {
             shared.counters.queue_depth.fetch_sub(1, Ordering::Relaxed);
+            shared
+                .counters
+                .queued_bytes
+                .fetch_sub(bytes, Ordering::Relaxed);
             shared.dropped(rows);
             return Err(AuditError::NotWritten);
         }
@@ -285,12 +312,20 @@ impl AuditWriter {
 }
 
 impl Shared {
-    /// Queues without waiting; a full queue drops the entry's rows, counted and logged.
+    /// Queues without waiting; a full queue (by count or by bytes) drops the entry's rows,
+    /// counted and logged.
     fn enqueue(&self, entry: AuditEntry) {
         let rows = entry.rows();
-        self.counters.queue_depth.fetch_add(1, Ordering::Relaxed);
-        if self.queue.try_send(Message::Entry(entry, None)).is_err() {
-            self.counters.queue_depth.fetch_sub(1, Ordering::Relaxed);
+        let bytes = entry.bytes();
+        let c = &self.counters;
+        let before = c.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
+        // An entry larger than the whole budget still goes when the queue is empty, so a
+        // small budget cannot refuse every big request.
+        let over = before > 0 && before + bytes > self.max_queued_bytes;
+        c.queue_depth.fetch_add(1, Ordering::Relaxed);
+        if over || self.queue.try_send(Message::Entry(entry, None)).is_err() {
+            c.queue_depth.fetch_sub(1, Ordering::Relaxed);
+            c.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
             self.dropped(rows);
         }
     }

@@ -148,6 +148,11 @@ impl RowTexts {
         self.rows == 0
     }
 
+    /// The length of the two texts.
+    pub fn bytes(&self) -> usize {
+        self.features.len() + self.outputs.len()
+    }
+
     pub fn layout(&self) -> Option<&'static str> {
         self.layout
     }

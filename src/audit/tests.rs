@@ -7,6 +7,7 @@ fn config(dir: &tempfile::TempDir, mode: AuditMode) -> AuditConfig {
         path: dir.path().join("nested").join("audit.db"),
         mode,
         queue_capacity: 64,
+        queue_bytes: 64 << 20,
         retention: Retention::default(),
     }
 }
@@ -215,4 +216,79 @@ fn v2_documents_split_into_the_same_records_in_the_view_and_the_query() {
             "query, record {k}"
         );
     }
+}
+
+/// A predicted entry of `rows` records, as `/predict` hands them over.
+fn predicted(request: &str, rows: usize) -> AuditEntry {
+    let records = vec![serde_json::json!({"x": 1.5}); rows];
+    let body = serde_json::to_vec(&records).expect("body");
+    let answer = serde_json::to_vec(&vec![serde_json::json!({"y": 2}); rows]).expect("answer");
+    AuditEntry {
+        outcome: Outcome::Predicted {
+            rows: RowTexts::as_sent(&records, body.into(), answer.into(), false),
+        },
+        status: 200,
+        ..failed(request, SystemTime::now())
+    }
+}
+
+#[test]
+fn a_batch_takes_every_queued_request_whatever_its_rows() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config(&dir, AuditMode::Async);
+    let writer = AuditWriter::start(&config).expect("starts");
+    for i in 0..60 {
+        writer.record(predicted(&format!("bulk{i}"), 1_000));
+    }
+    writer.stop();
+    let stats = writer.stats();
+    assert_eq!((stats.rows_written, stats.rows_dropped), (60_000, 0));
+    // Queued within one linger, the requests share a transaction or a few: a writer that
+    // counted records against its batch size would need one transaction per two requests
+    // and fall behind bulk traffic.
+    assert!(stats.write_batches <= 10, "{stats:?}");
+    assert_eq!(count(&config.path), 60_000);
+}
+
+#[test]
+fn the_byte_budget_drops_what_would_go_over_it_and_counts_it() {
+    let (queue, received) = sync_channel(16);
+    let entry_bytes = predicted("a", 10).bytes();
+    let shared = Shared {
+        queue,
+        mode: AuditMode::Async,
+        max_queued_bytes: 2 * entry_bytes + 1,
+        counters: Arc::default(),
+        drops: DropLog::default(),
+        thread: Mutex::new(None),
+    };
+    for name in ["a", "b", "c"] {
+        shared.enqueue(predicted(name, 10));
+    }
+    let c = &shared.counters;
+    assert_eq!(
+        c.rows_dropped.load(Ordering::Relaxed),
+        10,
+        "the third is over"
+    );
+    assert_eq!(c.queue_depth.load(Ordering::Relaxed), 2);
+    assert_eq!(c.queued_bytes.load(Ordering::Relaxed), 2 * entry_bytes);
+    // The writer taking them gives their bytes back, and the next request fits again.
+    let mut batch = writer::Batch::default();
+    for message in received.try_iter() {
+        assert!(!batch.take(message, c));
+    }
+    assert_eq!(c.queued_bytes.load(Ordering::Relaxed), 0);
+    assert_eq!(c.queue_depth.load(Ordering::Relaxed), 0);
+    shared.enqueue(predicted("d", 10));
+    assert_eq!(c.rows_dropped.load(Ordering::Relaxed), 10);
+    for message in received.try_iter() {
+        assert!(!batch.take(message, c));
+    }
+    // A request larger than the whole budget still goes into an empty queue.
+    let big = predicted("big", 1_000);
+    assert!(big.bytes() > shared.max_queued_bytes);
+    shared.enqueue(big);
+    assert_eq!(c.rows_dropped.load(Ordering::Relaxed), 10);
+    assert_eq!(received.try_iter().count(), 1);
 }

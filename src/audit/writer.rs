@@ -12,10 +12,13 @@ use super::rows::Row;
 use super::{Ack, Counters, Message, Retention};
 
 /// How long an `async` batch stays open for more rows after its first one: fewer, larger
-/// transactions cost the writer (and the cores it shares with the requests) much less.
+/// transactions cost the writer (and the cores it shares with the requests) much less. Only
+/// a writer that is keeping up lingers: one behind starts the next batch at once.
 pub const ASYNC_LINGER: Duration = Duration::from_millis(20);
-/// A batch closes at this many rows (it also closes when the queue is empty).
-const MAX_BATCH_ROWS: u64 = 2_048;
+/// A batch closes at this many requests or this many bytes of texts, whichever comes first
+/// (it also closes when the queue is empty). Each request is one insert whatever its rows.
+const MAX_BATCH_REQUESTS: usize = 4_096;
+const MAX_BATCH_BYTES: u64 = 32 << 20;
 /// How often an idle writer wakes up to check retention.
 const TICK: Duration = Duration::from_secs(1);
 /// Time between retention passes while rows keep coming.
@@ -39,6 +42,8 @@ pub fn run(
 ) {
     let mut next_retention = Instant::now();
     let mut stopping = false;
+    // Whether the last batch was closed by its size with more still queued.
+    let mut behind = false;
     while !stopping {
         let first = match queue.recv_timeout(TICK) {
             Ok(message) => message,
@@ -48,34 +53,35 @@ pub fn run(
             }
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        let mut batch: Vec<(super::AuditEntry, Option<Ack>)> = Vec::new();
-        let mut rows = 0;
-        let take = |message: Message, batch: &mut Vec<_>, rows: &mut u64| match message {
-            Message::Entry(entry, ack) => {
-                counters.queue_depth.fetch_sub(1, Ordering::Relaxed);
-                *rows += entry.rows();
-                batch.push((entry, ack));
-                false
-            }
-            Message::Stop => true,
-        };
-        stopping = take(first, &mut batch, &mut rows);
+        let mut batch = Batch::default();
+        stopping = batch.take(first, &counters);
         // Everything already queued joins this transaction (group commit), and so does what
         // arrives within `linger`; when stopping, everything queued is written before the
         // thread ends.
-        if !stopping && !linger.is_zero() {
+        if !stopping && !behind && !linger.is_zero() {
             // Sleep rather than wait on the queue: a sleeping writer costs the requests no
             // wake-up per entry.
             std::thread::sleep(linger);
         }
-        while stopping || rows < MAX_BATCH_ROWS {
+        behind = false;
+        loop {
+            if !stopping && batch.is_full() {
+                behind = true;
+                break;
+            }
             match queue.try_recv() {
-                Ok(message) => stopping |= take(message, &mut batch, &mut rows),
+                Ok(message) => stopping |= batch.take(message, &counters),
                 Err(_) => break,
             }
         }
-        if !batch.is_empty() {
-            write_batch(&mut conn, batch, rows, &counters, &mut next_row);
+        if !batch.entries.is_empty() {
+            write_batch(
+                &mut conn,
+                batch.entries,
+                batch.rows,
+                &counters,
+                &mut next_row,
+            );
         }
         if Instant::now() >= next_retention {
             retention_pass(&conn, &keep, next_row, &mut next_retention);
@@ -83,6 +89,34 @@ pub fn run(
     }
     if let Err(e) = conn.pragma_update(None, "wal_checkpoint", "TRUNCATE") {
         tracing::warn!(error = %e, "audit: final WAL checkpoint failed");
+    }
+}
+
+/// The entries of one transaction.
+#[derive(Default)]
+pub(super) struct Batch {
+    entries: Vec<(super::AuditEntry, Option<Ack>)>,
+    rows: u64,
+    bytes: u64,
+}
+
+impl Batch {
+    /// Adds a dequeued message; true when it asks the writer to stop.
+    pub(super) fn take(&mut self, message: Message, counters: &Counters) -> bool {
+        let Message::Entry(entry, ack) = message else {
+            return true;
+        };
+        let bytes = entry.bytes();
+        counters.queue_depth.fetch_sub(1, Ordering::Relaxed);
+        counters.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
+        self.rows += entry.rows();
+        self.bytes += bytes;
+        self.entries.push((entry, ack));
+        false
+    }
+
+    fn is_full(&self) -> bool {
+        self.entries.len() >= MAX_BATCH_REQUESTS || self.bytes >= MAX_BATCH_BYTES
     }
 }
 
