@@ -469,6 +469,24 @@ def post(port: int, request: Request, timeout_s: float = 30) -> tuple[int, bytes
         connection.close()
 
 
+def audit_rows_dropped(port: int) -> int | None:
+    """The server's count of audit rows it could not keep, or None when it exports none.
+
+    An audit variant that dropped rows measured less work than it claims to do: its cell is
+    noted in the report.
+    """
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/metrics")
+        text = connection.getresponse().read().decode(errors="replace")
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        connection.close()
+    match = re.search(r"^prediction_api_audit_rows_dropped_total (\S+)$", text, re.MULTILINE)
+    return int(float(match.group(1))) if match else None
+
+
 def check_answer(workload: Workload, body: bytes) -> str | None:
     """None when the answer is sane for the workload, else what is wrong with it."""
     try:
@@ -946,6 +964,12 @@ def run_round(args, server, chosen_workloads, scripts, state, workdir, number):
                         f"{m.socket_errors} socket errors in round {number}"
                     )
                 results.setdefault((workload.name, server.name, connections), []).append(m)
+                dropped = audit_rows_dropped(running.port)
+                if dropped:
+                    notes.append(
+                        f"{server.name}, {workload.name}, {connections} connections: the audit "
+                        f"trail had dropped {dropped:,} rows by the end of round {number}"
+                    )
                 shown = m.problem or (
                     f"{m.rps:,.0f} req/s, p50 {m.p50_ms:.2f} ms, p99 {m.p99_ms:.2f} ms"
                 )
