@@ -5,8 +5,9 @@
 //! cache and are freed by the thread that allocated them; the writer thread only binds them.
 //! `/predict` stores the body and the answer as they went over the wire (shared, not copied)
 //! when every record is within the caps, so a batch of records costs the trail one insert of
-//! two texts it already has; V2 JSON stores its request and answer documents the same way
-//! (layout `v2`), and the view slices their tensors.
+//! two texts it already has; V2 stores its request and answer documents the same way
+//! (layout `v2`; a side sent as Triton binary data is written as one V2 JSON document), and
+//! the view slices their tensors.
 
 use std::borrow::Cow;
 
@@ -113,15 +114,17 @@ impl RowTexts {
         }
     }
 
-    /// A V2 JSON request and its JSON answer as they went over the wire, when every input and
-    /// output has the records along its first dimension and no row is wider than the cap
+    /// A V2 request and its answer as two V2 JSON documents (layout `v2`), when every input
+    /// and output has the records along its first dimension and no row is wider than the cap
     /// (the view slices them by that dimension); otherwise `None`, and the caller writes the
-    /// rows with [`RowTexts::new`].
-    pub fn v2_as_sent(
+    /// rows with [`RowTexts::new`]. A side that went over the wire as JSON is kept as sent
+    /// (`request`, `answer`); one that went as Triton binary data is written from its tensors,
+    /// flat, once per request rather than once per record.
+    pub fn v2(
         inputs: &[Tensor],
         outputs: &Outputs,
-        request: Bytes,
-        answer: Bytes,
+        request: Option<Bytes>,
+        answer: Option<Bytes>,
     ) -> Option<RowTexts> {
         let rows = *inputs.first()?.shape().first()?;
         let fits = |t: &Tensor| {
@@ -129,13 +132,26 @@ impl RowTexts {
                 && t.shape().iter().skip(1).product::<usize>() <= MAX_ROW_ELEMENTS
         };
         let within = rows > 0
-            && request.len() <= rows.saturating_mul(MAX_ROW_BYTES)
+            && request
+                .as_ref()
+                .is_none_or(|r| r.len() <= rows.saturating_mul(MAX_ROW_BYTES))
             && inputs.iter().all(fits)
             && outputs.iter().all(|(_, o)| fits(o.tensor()));
-        within.then_some(RowTexts {
+        if !within {
+            return None;
+        }
+        let features =
+            request.unwrap_or_else(|| document("inputs", inputs.iter().map(V2Tensor).collect()));
+        let outputs = answer.unwrap_or_else(|| {
+            document(
+                "outputs",
+                outputs.iter().map(|(_, o)| V2Tensor(o.tensor())).collect(),
+            )
+        });
+        Some(RowTexts {
             rows,
-            features: request,
-            outputs: answer,
+            features,
+            outputs,
             layout: Some("v2"),
         })
     }
@@ -298,6 +314,36 @@ impl Serialize for OutputRow<'_> {
     }
 }
 
+/// `{key: [tensor, ...]}`, a V2 request (`inputs`) or answer (`outputs`) document.
+fn document(key: &str, tensors: Vec<V2Tensor<'_>>) -> Bytes {
+    let mut text = Vec::with_capacity(256);
+    let mut map = serde_json::Serializer::new(&mut text);
+    let written = (|| {
+        let mut m = map.serialize_map(Some(1))?;
+        m.serialize_entry(key, &tensors)?;
+        SerializeMap::end(m)
+    })();
+    // Writing into a Vec cannot fail, and every element is serializable.
+    debug_assert!(written.is_ok());
+    text.into()
+}
+
+/// A tensor as a V2 JSON document writes it, its data flat (BYTES as strings, f32 as f32).
+struct V2Tensor<'a>(&'a Tensor);
+
+impl Serialize for V2Tensor<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = self.0;
+        let elements = [t.shape().iter().product::<usize>()];
+        let mut map = s.serialize_map(Some(4))?;
+        map.serialize_entry("name", t.name())?;
+        map.serialize_entry("shape", t.shape())?;
+        map.serialize_entry("datatype", &t.datatype())?;
+        map.serialize_entry("data", &Nested(t.data(), 0, &elements, Floats::AsF32))?;
+        map.end()
+    }
+}
+
 /// Row `r` of every input tensor: `{name: value}`, the tensors sorted by name.
 struct TensorRow<'a> {
     sorted: &'a [&'a Tensor],
@@ -386,6 +432,36 @@ mod tests {
         })
         .expect("JSON");
         assert_eq!(row, json!({"s": "abc", "x": [1.5, 2.0]}));
+    }
+
+    #[test]
+    fn binary_tensors_become_one_v2_document_with_flat_data() {
+        let x = Tensor::new("x", vec![2, 2], TensorData::F32(vec![1.5, 0.1, 3.0, 4.0]))
+            .expect("tensor");
+        let s = Tensor::new(
+            "s",
+            vec![2, 1],
+            TensorData::Bytes(vec![b"a".to_vec(), b"b\"c".to_vec()]),
+        )
+        .expect("tensor");
+        let b = Tensor::new("b", vec![2], TensorData::Bool(vec![true, false])).expect("tensor");
+        let texts = RowTexts::v2(&[x, s, b], &Vec::new(), None, None).expect("fits");
+        assert_eq!((texts.len(), texts.layout()), (2, Some("v2")));
+        let document: Value = serde_json::from_str(&texts.features()).expect("JSON");
+        assert_eq!(
+            document,
+            json!({"inputs": [
+                {"name": "x", "shape": [2, 2], "datatype": "FP32", "data": [1.5, 0.1, 3.0, 4.0]},
+                {"name": "s", "shape": [2, 1], "datatype": "BYTES", "data": ["a", "b\"c"]},
+                {"name": "b", "shape": [2], "datatype": "BOOL", "data": [true, false]}
+            ]})
+        );
+        let answer: Value = serde_json::from_str(&texts.outputs()).expect("JSON");
+        assert_eq!(answer, json!({"outputs": []}));
+        // Records not along the first dimension: the per-record path instead.
+        let odd = Tensor::new("o", vec![3], TensorData::I64(vec![1, 2, 3])).expect("tensor");
+        let two = Tensor::new("t", vec![2], TensorData::I64(vec![1, 2])).expect("tensor");
+        assert!(RowTexts::v2(&[two, odd], &Vec::new(), None, None).is_none());
     }
 
     #[test]

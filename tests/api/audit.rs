@@ -196,6 +196,89 @@ async fn each_record_of_a_batch_has_its_own_row_on_record_and_tensor_routes() {
     assert_eq!(outputs["label"], answer[1]["prediction"], "{outputs}");
 }
 
+/// Posts iris rows as Triton binary data (FP32); `binary_answer` asks for binary outputs too.
+async fn post_binary(app: &TestApp, rows: &[[f64; 4]], binary_answer: bool) {
+    let names = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
+    let mut tail = Vec::new();
+    let inputs: Vec<Value> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let bytes: Vec<u8> = rows
+                .iter()
+                .flat_map(|r| (r[i] as f32).to_le_bytes())
+                .collect();
+            tail.extend_from_slice(&bytes);
+            json!({"name": name, "datatype": "FP32", "shape": [rows.len(), 1],
+                   "parameters": {"binary_data_size": bytes.len()}})
+        })
+        .collect();
+    let header = json!({"inputs": inputs, "parameters": {"binary_data_output": binary_answer}});
+    let mut body = serde_json::to_vec(&header).expect("JSON");
+    let length = body.len();
+    body.extend_from_slice(&tail);
+    let response = app
+        .client
+        .post(app.url("/v2/models/iris/infer"))
+        .header("Inference-Header-Content-Length", length)
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response
+            .headers()
+            .contains_key("inference-header-content-length"),
+        binary_answer
+    );
+}
+
+#[tokio::test]
+async fn triton_binary_requests_read_back_like_their_json_twin() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config, path) = audited(dir.path(), AuditMode::Durable);
+    let app = TestApp::spawn_with(config).await;
+    let rows_sent = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]];
+    let names = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
+    let inputs: Vec<Value> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            json!({"name": name, "shape": [2, 1], "datatype": "FP32",
+                   "data": rows_sent.iter().map(|r| r[i]).collect::<Vec<_>>()})
+        })
+        .collect();
+    json_with_status(
+        app.post_json("/v2/models/iris/infer", &json!({ "inputs": inputs }))
+            .await,
+        200,
+    )
+    .await;
+    post_binary(&app, &rows_sent, false).await;
+    post_binary(&app, &rows_sent, true).await;
+    let stored = rows(
+        &path,
+        "SELECT p.row_index, p.features, p.outputs, r.layout FROM predictions p \
+         JOIN requests r ON r.request_id = p.request_id ORDER BY p.id",
+    );
+    assert_eq!(stored.len(), 6, "three requests of two records");
+    let text =
+        |v: &Value| -> Value { serde_json::from_str(v.as_str().expect("text")).expect("JSON") };
+    for (k, row) in stored.iter().enumerate() {
+        let twin = &stored[k % 2];
+        assert_eq!(row[0], twin[0]);
+        assert_eq!(text(&row[1]), text(&twin[1]), "features of row {k}");
+        assert_eq!(text(&row[2]), text(&twin[2]), "outputs of row {k}");
+        assert_eq!(
+            row[3], "v2",
+            "one document per request, not one text per record"
+        );
+    }
+    assert_eq!(text(&stored[3][1])["petal_length"], json!([5.2]));
+    assert_eq!(text(&stored[5][2])["label"], text(&stored[1][2])["label"]);
+}
+
 #[tokio::test]
 async fn a_failed_request_is_one_row_with_its_status_and_error() {
     let dir = tempfile::tempdir().expect("temp dir");

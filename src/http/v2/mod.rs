@@ -113,11 +113,12 @@ async fn run_infer(
     let answer = infer::encode(&model, call.id, &call.plan, &outputs)?;
     let header_length = answer.header_length;
     let body = Bytes::from(answer.body);
-    let as_sent = match sent {
-        Some(request) if header_length.is_none() => {
-            RowTexts::v2_as_sent(&tensors, &outputs, request, body.clone())
+    let as_sent = match state.audit.is_enabled() {
+        true => {
+            let answer = header_length.is_none().then(|| body.clone());
+            RowTexts::v2(&tensors, &outputs, sent, answer)
         }
-        _ => None,
+        false => None,
     };
     Ok(Scored {
         model,
