@@ -248,6 +248,28 @@ fn a_batch_takes_every_queued_request_whatever_its_rows() {
     // and fall behind bulk traffic.
     assert!(stats.write_batches <= 10, "{stats:?}");
     assert_eq!(count(&config.path), 60_000);
+    // Each request continues the record numbers of the one before it.
+    let conn = rusqlite::Connection::open(&config.path).expect("opens");
+    let stored: Vec<(i64, i64, String)> = conn
+        .prepare("SELECT first_row, rows, request_id FROM requests ORDER BY id")
+        .expect("prepares")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("reads")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(stored.len(), 60);
+    for (k, (first_row, rows, request)) in stored.iter().enumerate() {
+        assert_eq!((*first_row, *rows), (k as i64 * 1_000, 1_000));
+        assert_eq!(request, &format!("bulk{k}"));
+    }
+    let (distinct, last): (i64, i64) = conn
+        .query_row(
+            "SELECT count(DISTINCT id), max(id) FROM predictions",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("ids");
+    assert_eq!((distinct, last), (60_000, 60_000));
 }
 
 #[test]
