@@ -109,6 +109,8 @@ impl AuditEntry {
 pub struct AuditStats {
     /// Requests waiting in the queue.
     pub queue_depth: u64,
+    /// What they hold ([`AuditEntry::bytes`]).
+    pub queue_bytes: u64,
     pub rows_written: u64,
     /// Committed transactions.
     pub write_batches: u64,
@@ -286,6 +288,7 @@ impl AuditWriter {
         let c = &shared.counters;
         AuditStats {
             queue_depth: c.queue_depth.load(Ordering::Relaxed),
+            queue_bytes: c.queued_bytes.load(Ordering::Relaxed),
             rows_written: c.rows_written.load(Ordering::Relaxed),
             write_batches: c.write_batches.load(Ordering::Relaxed),
             rows_dropped: c.rows_dropped.load(Ordering::Relaxed),

@@ -1,5 +1,5 @@
-//! Audit trail series, read from the audit writer at scrape time: queue depth, rows written,
-//! write batches and rows dropped. Before a source is registered they read 0, so dashboards and
+//! Audit trail series, read from the audit writer at scrape time: queue depth and bytes, rows
+//! written, write batches and rows dropped. Before a source is registered they read 0, so dashboards and
 //! alerts have a series from the first scrape.
 
 use std::collections::HashMap;
@@ -15,12 +15,17 @@ pub use crate::audit::AuditStats as AuditSnapshot;
 
 type Source = Box<dyn Fn() -> AuditSnapshot + Send + Sync>;
 
-/// The four families, by name suffix, type and help text.
-const FAMILIES: [(&str, MetricType, &str); 4] = [
+/// The families, by name suffix, type and help text.
+const FAMILIES: [(&str, MetricType, &str); 5] = [
     (
         "audit_queue_depth",
         MetricType::GAUGE,
         "Predictions waiting to be written to the audit trail.",
+    ),
+    (
+        "audit_queue_bytes",
+        MetricType::GAUGE,
+        "Memory held by the predictions waiting for the audit trail (bounded by --audit-queue-mib).",
     ),
     (
         "audit_rows_written_total",
@@ -83,6 +88,7 @@ impl Collector for AuditCollector {
         let s = self.snapshot();
         let values = [
             s.queue_depth,
+            s.queue_bytes,
             s.rows_written,
             s.write_batches,
             s.rows_dropped,

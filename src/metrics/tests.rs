@@ -15,6 +15,8 @@ fn audit_series_read_zero_before_a_source_and_counters_end_in_total() {
     for line in [
         "# TYPE prediction_api_audit_queue_depth gauge",
         "prediction_api_audit_queue_depth 0",
+        "# TYPE prediction_api_audit_queue_bytes gauge",
+        "prediction_api_audit_queue_bytes 0",
         "# TYPE prediction_api_audit_rows_written_total counter",
         "prediction_api_audit_rows_written_total 0",
         "prediction_api_audit_write_batches_total 0",
@@ -31,16 +33,14 @@ fn audit_source_is_read_at_scrape_time() {
     let seen = counter.clone();
     metrics.register_audit_source(move || AuditSnapshot {
         queue_depth: 1,
+        queue_bytes: 512,
         rows_written: seen.load(std::sync::atomic::Ordering::Relaxed),
         write_batches: 2,
         rows_dropped: 0,
     });
-    assert!(
-        metrics
-            .render()
-            .expect("renders")
-            .contains("prediction_api_audit_rows_written_total 3")
-    );
+    let text = metrics.render().expect("renders");
+    assert!(text.contains("prediction_api_audit_rows_written_total 3"));
+    assert!(text.contains("prediction_api_audit_queue_bytes 512"));
     counter.store(7, std::sync::atomic::Ordering::Relaxed);
     assert!(
         metrics

@@ -45,6 +45,7 @@ async fn metrics_export_the_families_after_traffic() {
         "prediction_api_model_loads_total",
         "prediction_api_model_load_duration_seconds",
         "prediction_api_audit_queue_depth",
+        "prediction_api_audit_queue_bytes",
         "prediction_api_audit_rows_written_total",
         "prediction_api_audit_write_batches_total",
         "prediction_api_audit_rows_dropped_total",
