@@ -237,8 +237,12 @@ fn a_batch_takes_every_queued_request_whatever_its_rows() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = config(&dir, AuditMode::Async);
     let writer = AuditWriter::start(&config).expect("starts");
-    for i in 0..60 {
-        writer.record(predicted(&format!("bulk{i}"), 1_000));
+    // Made first, so that they are queued together (a debug build takes milliseconds for each).
+    let entries: Vec<AuditEntry> = (0..60)
+        .map(|i| predicted(&format!("bulk{i}"), 1_000))
+        .collect();
+    for entry in entries {
+        writer.record(entry);
     }
     writer.stop();
     let stats = writer.stats();
