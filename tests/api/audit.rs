@@ -7,7 +7,9 @@ use prediction_api::audit::AuditMode;
 use prediction_api::config::Config;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, committed_models, iris_record, json_with_status};
+use crate::helpers::{
+    IRIS_FEATURES, TestApp, committed_models, iris_record, json_with_status, post_iris_binary,
+};
 
 fn audited(dir: &Path, mode: AuditMode) -> (Config, PathBuf) {
     let path = dir.join("audit").join("predictions.db");
@@ -196,35 +198,10 @@ async fn each_record_of_a_batch_has_its_own_row_on_record_and_tensor_routes() {
     assert_eq!(outputs["label"], answer[1]["prediction"], "{outputs}");
 }
 
-/// Posts iris rows as Triton binary data (FP32); `binary_answer` asks for binary outputs too.
+/// Posts iris rows as Triton binary data and checks the answer's form.
 async fn post_binary(app: &TestApp, rows: &[[f64; 4]], binary_answer: bool) {
-    let names = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
-    let mut tail = Vec::new();
-    let inputs: Vec<Value> = names
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let bytes: Vec<u8> = rows
-                .iter()
-                .flat_map(|r| (r[i] as f32).to_le_bytes())
-                .collect();
-            tail.extend_from_slice(&bytes);
-            json!({"name": name, "datatype": "FP32", "shape": [rows.len(), 1],
-                   "parameters": {"binary_data_size": bytes.len()}})
-        })
-        .collect();
-    let header = json!({"inputs": inputs, "parameters": {"binary_data_output": binary_answer}});
-    let mut body = serde_json::to_vec(&header).expect("JSON");
-    let length = body.len();
-    body.extend_from_slice(&tail);
-    let response = app
-        .client
-        .post(app.url("/v2/models/iris/infer"))
-        .header("Inference-Header-Content-Length", length)
-        .body(body)
-        .send()
-        .await
-        .expect("POST");
+    let rows: Vec<[f32; 4]> = rows.iter().map(|r| r.map(|x| x as f32)).collect();
+    let response = post_iris_binary(app, &rows, binary_answer).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response
@@ -240,8 +217,7 @@ async fn triton_binary_requests_read_back_like_their_json_twin() {
     let (config, path) = audited(dir.path(), AuditMode::Durable);
     let app = TestApp::spawn_with(config).await;
     let rows_sent = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]];
-    let names = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
-    let inputs: Vec<Value> = names
+    let inputs: Vec<Value> = IRIS_FEATURES
         .iter()
         .enumerate()
         .map(|(i, name)| {

@@ -9,9 +9,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config as Cases, TestRunner};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, committed_models};
+use crate::helpers::{IRIS_FEATURES as IRIS, TestApp, committed_models, post_iris_binary};
 
-const IRIS: [&str; 4] = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
 const HOUSING_STRINGS: [&str; 6] = [
     "heating",
     "fuel",
@@ -137,32 +136,12 @@ impl Call {
 
     /// Iris rows as Triton binary tensors, asking for binary outputs too.
     async fn send_binary(&self, app: &TestApp) -> Answer {
-        let mut tail = Vec::new();
-        let inputs: Vec<Value> = IRIS
+        let rows: Vec<[f32; 4]> = self
+            .rows
             .iter()
-            .map(|name| {
-                let bytes: Vec<u8> = self
-                    .rows
-                    .iter()
-                    .flat_map(|r| (r[*name].as_f64().expect("number") as f32).to_le_bytes())
-                    .collect();
-                tail.extend_from_slice(&bytes);
-                json!({"name": name, "datatype": "FP32", "shape": [self.rows.len(), 1],
-                       "parameters": {"binary_data_size": bytes.len()}})
-            })
+            .map(|r| IRIS.map(|name| r[name].as_f64().expect("number") as f32))
             .collect();
-        let header = json!({"inputs": inputs, "parameters": {"binary_data_output": true}});
-        let mut body = serde_json::to_vec(&header).expect("JSON");
-        let length = body.len();
-        body.extend_from_slice(&tail);
-        let response = app
-            .client
-            .post(app.url("/v2/models/iris/infer"))
-            .header("Inference-Header-Content-Length", length)
-            .body(body)
-            .send()
-            .await
-            .expect("POST");
+        let response = post_iris_binary(app, &rows, true).await;
         assert_eq!(response.status(), 200);
         let split: usize = response.headers()["inference-header-content-length"]
             .to_str()

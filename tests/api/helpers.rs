@@ -107,3 +107,38 @@ pub fn housing_record() -> serde_json::Value {
         "centralAir": "No"
     })
 }
+
+/// The iris model's inputs, in the order of [`post_iris_binary`]'s rows.
+pub const IRIS_FEATURES: [&str; 4] = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
+
+/// Posts iris rows to the iris model as Triton binary data (four FP32 `[N, 1]` inputs);
+/// `binary_answer` asks for binary outputs too.
+pub async fn post_iris_binary(
+    app: &TestApp,
+    rows: &[[f32; 4]],
+    binary_answer: bool,
+) -> reqwest::Response {
+    let mut tail = Vec::new();
+    let inputs: Vec<serde_json::Value> = IRIS_FEATURES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let bytes: Vec<u8> = rows.iter().flat_map(|r| r[i].to_le_bytes()).collect();
+            tail.extend_from_slice(&bytes);
+            serde_json::json!({"name": name, "datatype": "FP32", "shape": [rows.len(), 1],
+                               "parameters": {"binary_data_size": bytes.len()}})
+        })
+        .collect();
+    let header = serde_json::json!({"inputs": inputs,
+                                    "parameters": {"binary_data_output": binary_answer}});
+    let mut body = serde_json::to_vec(&header).expect("JSON");
+    let length = body.len();
+    body.extend_from_slice(&tail);
+    app.client
+        .post(app.url("/v2/models/iris/infer"))
+        .header("Inference-Header-Content-Length", length)
+        .body(body)
+        .send()
+        .await
+        .expect("POST")
+}
