@@ -82,13 +82,22 @@ impl RowTexts {
     /// The request's records and answers as they went over the wire: `body` is a JSON record
     /// or an array of them, `answer` the answer to it. The body is kept as it is unless a
     /// record is too wide (or the body too long) to keep: then each record is written with
-    /// its marker, as [`RowTexts::new`] does.
-    pub fn as_sent(records: &[Value], body: Bytes, answer: Bytes, single: bool) -> RowTexts {
+    /// its marker, as [`RowTexts::new`] does. `elements` is how many elements each record is
+    /// known to hold (records that became tensors hold exactly the model's inputs); when it is
+    /// unknown or over the cap, every record is counted.
+    pub fn as_sent(
+        records: &[Value],
+        elements: Option<usize>,
+        body: Bytes,
+        answer: Bytes,
+        single: bool,
+    ) -> RowTexts {
         let rows = records.len();
-        let within = body.len() <= rows.saturating_mul(MAX_ROW_BYTES)
-            && records
+        let narrow = elements.is_some_and(|n| n <= MAX_ROW_ELEMENTS)
+            || records
                 .iter()
                 .all(|r| count_elements(r) <= MAX_ROW_ELEMENTS);
+        let within = body.len() <= rows.saturating_mul(MAX_ROW_BYTES) && narrow;
         let wrap = |one: Bytes| -> Bytes {
             let mut array = Vec::with_capacity(one.len() + 2);
             array.push(b'[');
@@ -486,7 +495,7 @@ mod tests {
         let record = json!({"a": 1});
         let body = Bytes::from_static(br#"{"a": 1}"#);
         let answer = Bytes::from_static(br#"{"y":2}"#);
-        let one = RowTexts::as_sent(std::slice::from_ref(&record), body, answer, true);
+        let one = RowTexts::as_sent(std::slice::from_ref(&record), None, body, answer, true);
         assert_eq!(
             (one.len(), &*one.features(), &*one.outputs()),
             (1, r#"[{"a": 1}]"#, r#"[{"y":2}]"#)
@@ -495,13 +504,14 @@ mod tests {
         let answer = Bytes::from_static(br#"[1,2]"#);
         let two = RowTexts::as_sent(
             &[record.clone(), record],
+            Some(1),
             body.clone(),
             answer.clone(),
             false,
         );
         assert_eq!(&*two.features(), r#"[{"a":1},{"a":1}]"#);
         let wide = Value::Array(vec![json!(1); MAX_ROW_ELEMENTS + 1]);
-        let marked = RowTexts::as_sent(&[wide, json!({"b": 2})], body, answer, false);
+        let marked = RowTexts::as_sent(&[wide, json!({"b": 2})], None, body, answer, false);
         let features: Vec<Value> = serde_json::from_str(&marked.features()).expect("JSON");
         assert_eq!(features[0]["truncated"], json!(true));
         assert_eq!(features[1], json!({"b": 2}));

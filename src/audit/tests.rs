@@ -225,7 +225,7 @@ fn predicted(request: &str, rows: usize) -> AuditEntry {
     let answer = serde_json::to_vec(&vec![serde_json::json!({"y": 2}); rows]).expect("answer");
     AuditEntry {
         outcome: Outcome::Predicted {
-            rows: RowTexts::as_sent(&records, body.into(), answer.into(), false),
+            rows: RowTexts::as_sent(&records, Some(1), body.into(), answer.into(), false),
         },
         status: 200,
         ..failed(request, SystemTime::now())

@@ -44,13 +44,19 @@ async fn score(
             ));
         }
     };
-    let outputs = if rows.is_empty() {
-        Vec::new()
+    let (outputs, elements) = if rows.is_empty() {
+        (Vec::new(), 0)
     } else {
         let inputs = records::tensors_from_records(&model, &rows)?;
-        inference::infer(model.clone(), inputs, None)
+        // Records that became tensors hold exactly this many elements each.
+        let elements = inputs
+            .iter()
+            .map(|t| t.shape().iter().skip(1).product::<usize>())
+            .sum();
+        let outputs = inference::infer(model.clone(), inputs, None)
             .await
-            .map_err(unprocessable)?
+            .map_err(unprocessable)?;
+        (outputs, elements)
     };
     let answer = serde_json::to_vec(&RecordAnswers::new(&model, &outputs, rows.len(), single))
         .map_err(|e| ApiError::Internal(format!("cannot write the answer: {e}")))?;
@@ -58,7 +64,7 @@ async fn score(
     let as_sent = state
         .audit
         .is_enabled()
-        .then(|| RowTexts::as_sent(&rows, sent, answer.clone(), single));
+        .then(|| RowTexts::as_sent(&rows, Some(elements), sent, answer.clone(), single));
     Ok(Scored {
         model,
         inputs: AuditInputs::Records(rows),
