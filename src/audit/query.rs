@@ -1,14 +1,15 @@
 //! Reading the trail back: `prediction-api audit --db … [--model …] [--since …] [--limit …]`
 //! prints the matching rows as JSON lines, oldest first.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
 use anyhow::Context;
-use rusqlite::types::Value as SqlValue;
 use serde_json::{Map, Value};
 
+use super::chunk::{self, ChunkRequest};
 use super::schema;
 
 /// Print audit rows as JSON lines.
@@ -37,56 +38,168 @@ pub fn run(query: &AuditQuery, out: &mut impl Write) -> anyhow::Result<()> {
     let conn = schema::open_for_reading(&query.db)
         .with_context(|| format!("cannot open {}", query.db.display()))?;
     let since = query.since.as_deref().map(parse_since).transpose()?;
+    let wanted = |model: &str, time: &str| {
+        query.model.as_deref().is_none_or(|m| m == model)
+            && since.as_deref().is_none_or(|s| time >= s)
+    };
     // Newest requests first, split into their records until `limit` records are found;
-    // printed oldest first.
-    let sql = "SELECT id, first_row, first_index, rows, time, request_id, model, version, route, \
-               features, outputs, latency_ms, status, error, layout FROM requests \
-               WHERE (?1 IS NULL OR model = ?1) AND (?2 IS NULL OR time >= ?2) \
-               ORDER BY id DESC";
-    let mut statement = conn
-        .prepare(sql)
-        .context("cannot query the audit database")?;
+    // printed oldest first. Every chunk is newer than every legacy request.
     let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
-    let mut requests = statement.query(rusqlite::params![query.model, since])?;
-    let mut newest_first: Vec<Value> = Vec::new();
-    while newest_first.len() < limit {
-        let Some(request) = requests.next()? else {
+    let mut newest = Newest {
+        records: Vec::new(),
+        limit,
+    };
+    let mut chunks = conn
+        .prepare(
+            "SELECT id, requests FROM request_chunks WHERE (?1 IS NULL OR last_time >= ?1) \
+             ORDER BY id DESC",
+        )
+        .context("cannot query the audit database")?;
+    let mut rows = chunks.query([&since])?;
+    'chunks: while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let text = row.get_ref(1)?.as_str()?;
+        let requests =
+            chunk::requests(text).with_context(|| format!("request chunk {id} is not readable"))?;
+        for request in requests.iter().rev() {
+            if newest.is_full() {
+                break 'chunks;
+            }
+            if wanted(&request.model, &request.time) {
+                newest.take(Stored::of_chunk(request));
+            }
+        }
+    }
+    let mut legacy = conn.prepare(
+        "SELECT first_row, first_index, rows, time, request_id, model, version, route, \
+         features, outputs, latency_ms, status, error, layout FROM legacy_requests \
+         WHERE (?1 IS NULL OR model = ?1) AND (?2 IS NULL OR time >= ?2) ORDER BY id DESC",
+    )?;
+    let mut rows = legacy.query(rusqlite::params![query.model, since])?;
+    while !newest.is_full() {
+        let Some(row) = rows.next()? else {
             break;
         };
-        let mut records = records_of(request)?;
-        records.reverse();
-        let room = limit - newest_first.len();
-        newest_first.extend(records.into_iter().take(room));
+        newest.take(Stored::of_legacy(row)?);
     }
-    for record in newest_first.iter().rev() {
+    for record in newest.records.iter().rev() {
         writeln!(out, "{record}")?;
     }
     Ok(())
 }
 
+/// The most recent records found so far, newest first.
+struct Newest {
+    records: Vec<Value>,
+    limit: usize,
+}
+
+impl Newest {
+    fn is_full(&self) -> bool {
+        self.records.len() >= self.limit
+    }
+
+    /// Adds a request's records, newest first, as many as there is room for.
+    fn take(&mut self, request: Stored<'_>) {
+        let room = self.limit.saturating_sub(self.records.len());
+        let records = records_of(request);
+        self.records.extend(records.into_iter().rev().take(room));
+    }
+}
+
+/// One stored request, from a chunk or from `legacy_requests`.
+struct Stored<'a> {
+    first_row: i64,
+    first_index: i64,
+    rows: i64,
+    time: Cow<'a, str>,
+    request_id: Cow<'a, str>,
+    model: Cow<'a, str>,
+    version: Option<i64>,
+    route: Cow<'a, str>,
+    latency_ms: Option<f64>,
+    status: i64,
+    error: Option<Cow<'a, str>>,
+    layout: Option<Cow<'a, str>>,
+    features: Option<Cow<'a, str>>,
+    outputs: Option<Cow<'a, str>>,
+}
+
+impl<'a> Stored<'a> {
+    fn of_chunk(r: &'a ChunkRequest<'a>) -> Stored<'a> {
+        let borrowed = |s: &'a String| Cow::Borrowed(s.as_str());
+        Stored {
+            first_row: r.first_row,
+            first_index: 0,
+            rows: r.rows,
+            time: borrowed(&r.time),
+            request_id: borrowed(&r.request_id),
+            model: borrowed(&r.model),
+            version: r.version,
+            route: borrowed(&r.route),
+            latency_ms: r.latency_ms,
+            status: r.status,
+            error: r.error.as_ref().map(borrowed),
+            layout: r.layout.as_ref().map(borrowed),
+            features: r.features.map(|raw| Cow::Borrowed(raw.get())),
+            outputs: r.outputs.map(|raw| Cow::Borrowed(raw.get())),
+        }
+    }
+
+    fn of_legacy(row: &rusqlite::Row<'_>) -> rusqlite::Result<Stored<'static>> {
+        let text = |i: usize| -> rusqlite::Result<Option<Cow<'static, str>>> {
+            Ok(row.get::<_, Option<String>>(i)?.map(Cow::Owned))
+        };
+        let required = |i: usize| -> rusqlite::Result<Cow<'static, str>> {
+            Ok(Cow::Owned(row.get::<_, String>(i)?))
+        };
+        Ok(Stored {
+            first_row: row.get(0)?,
+            first_index: row.get(1)?,
+            rows: row.get(2)?,
+            time: required(3)?,
+            request_id: required(4)?,
+            model: required(5)?,
+            version: row.get(6)?,
+            route: required(7)?,
+            features: text(8)?,
+            outputs: text(9)?,
+            latency_ms: row.get(10)?,
+            status: row.get(11)?,
+            error: text(12)?,
+            layout: text(13)?,
+        })
+    }
+}
+
 /// One stored request as its records, in order: one JSON object per record.
-fn records_of(request: &rusqlite::Row<'_>) -> anyhow::Result<Vec<Value>> {
-    let first_row: i64 = request.get(1)?;
-    let first_index: i64 = request.get(2)?;
-    let rows: i64 = request.get(3)?;
-    let layout: Option<String> = request.get(14)?;
-    let (features, outputs) = match layout.as_deref() {
+fn records_of(request: Stored<'_>) -> Vec<Value> {
+    let rows = request.rows;
+    let (features, outputs) = match request.layout.as_deref() {
         Some("v2") => (
-            v2_rows(request.get(9)?, "inputs", rows),
-            v2_rows(request.get(10)?, "outputs", rows),
+            v2_rows(request.features.as_deref(), "inputs", rows),
+            v2_rows(request.outputs.as_deref(), "outputs", rows),
         ),
-        _ => (json_array(request.get(9)?), json_array(request.get(10)?)),
+        _ => (
+            json_array(request.features.as_deref()),
+            json_array(request.outputs.as_deref()),
+        ),
     };
+    let number = |x: Option<f64>| {
+        x.and_then(serde_json::Number::from_f64)
+            .map_or(Value::Null, Value::Number)
+    };
+    let text = |s: Option<&str>| s.map_or(Value::Null, |s| Value::String(s.to_string()));
     // The request's own columns, read once and repeated on each of its records.
     let shared = [
-        ("time", text(request.get(4)?)),
-        ("request_id", text(request.get(5)?)),
-        ("model", text(request.get(6)?)),
-        ("version", number(request.get(7)?)),
-        ("route", text(request.get(8)?)),
-        ("latency_ms", number(request.get(11)?)),
-        ("status", number(request.get(12)?)),
-        ("error", text(request.get(13)?)),
+        ("time", text(Some(&request.time))),
+        ("request_id", text(Some(&request.request_id))),
+        ("model", text(Some(&request.model))),
+        ("version", request.version.map_or(Value::Null, Value::from)),
+        ("route", text(Some(&request.route))),
+        ("latency_ms", number(request.latency_ms)),
+        ("status", request.status.into()),
+        ("error", text(request.error.as_deref())),
     ];
     let mut records = Vec::with_capacity(rows.max(1) as usize);
     for k in 0..rows.max(1) {
@@ -100,19 +213,19 @@ fn records_of(request: &rusqlite::Row<'_>) -> anyhow::Result<Vec<Value>> {
             .iter()
             .map(|(name, value)| ((*name).to_string(), value.clone()))
             .collect();
-        object.insert("id".into(), (first_row + k + 1).into());
-        object.insert("row".into(), (first_index + k).into());
+        object.insert("id".into(), (request.first_row + k + 1).into());
+        object.insert("row".into(), (request.first_index + k).into());
         object.insert("features".into(), element(&features));
         object.insert("outputs".into(), element(&outputs));
         records.push(Value::Object(object));
     }
-    Ok(records)
+    records
 }
 
 /// A V2 request or answer document split into one `{name: row}` object per record, sliced
 /// the way the `predictions` view slices it.
-fn v2_rows(text: Option<String>, key: &str, rows: i64) -> Option<Vec<Value>> {
-    let document: Value = serde_json::from_str(text.as_deref()?).ok()?;
+fn v2_rows(text: Option<&str>, key: &str, rows: i64) -> Option<Vec<Value>> {
+    let document: Value = serde_json::from_str(text?).ok()?;
     let tensors = document.get(key)?.as_array()?;
     let rows = usize::try_from(rows).ok()?;
     let records = (0..rows)
@@ -150,20 +263,8 @@ fn v2_row(tensor: &Value, k: usize) -> Value {
 }
 
 /// A stored JSON array (features or outputs), `None` when absent or unreadable.
-fn json_array(text: Option<String>) -> Option<Vec<Value>> {
-    serde_json::from_str(text.as_deref()?).ok()
-}
-
-fn text(value: Option<String>) -> Value {
-    value.map_or(Value::Null, Value::String)
-}
-
-fn number(value: SqlValue) -> Value {
-    match value {
-        SqlValue::Integer(n) => n.into(),
-        SqlValue::Real(x) => serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number),
-        _ => Value::Null,
-    }
+fn json_array(text: Option<&str>) -> Option<Vec<Value>> {
+    serde_json::from_str(text?).ok()
 }
 
 /// `--since` as the stored time format: RFC 3339 with milliseconds, UTC.

@@ -9,8 +9,6 @@
 //! (layout `v2`; a side sent as Triton binary data is written as one V2 JSON document), and
 //! the view slices their tensors.
 
-use std::borrow::Cow;
-
 use bytes::Bytes;
 use serde::Serializer;
 use serde::ser::{Serialize, SerializeMap};
@@ -182,21 +180,15 @@ impl RowTexts {
         self.layout
     }
 
-    pub fn features(&self) -> Cow<'_, str> {
-        text(&self.features)
+    /// The features' JSON text. Both texts are serde_json's output or a body serde_json
+    /// parsed (which rejects invalid UTF-8), so they are UTF-8 JSON without a check here.
+    pub fn features(&self) -> &[u8] {
+        &self.features
     }
 
-    pub fn outputs(&self) -> Cow<'_, str> {
-        text(&self.outputs)
-    }
-}
-
-/// The texts are serde_json's output or a body serde_json parsed, so UTF-8; the lossy
-/// conversion is only a guard.
-fn text(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(bytes),
+    /// The outputs' JSON text.
+    pub fn outputs(&self) -> &[u8] {
+        &self.outputs
     }
 }
 
@@ -248,7 +240,7 @@ impl JsonArray {
     }
 }
 
-/// One row of the `requests` table, borrowing what it can from its entry.
+/// One stored request, borrowing what it can from its entry.
 pub struct Row<'a> {
     pub time: &'a str,
     pub request_id: &'a str,
@@ -257,9 +249,10 @@ pub struct Row<'a> {
     pub route: &'a str,
     /// Records in the request (1 for a failed request).
     pub rows: i64,
-    pub features: Option<Cow<'a, str>>,
-    pub outputs: Option<Cow<'a, str>>,
-    pub latency_ms: f64,
+    /// JSON texts ([`RowTexts::features`]).
+    pub features: Option<&'a [u8]>,
+    pub outputs: Option<&'a [u8]>,
+    pub latency: std::time::Duration,
     pub status: i64,
     pub error: Option<&'a str>,
     pub layout: Option<&'static str>,
@@ -285,7 +278,7 @@ impl<'a> Row<'a> {
             rows: entry.rows() as i64,
             features,
             outputs,
-            latency_ms: entry.latency.as_secs_f64() * 1e3,
+            latency: entry.latency,
             status: i64::from(entry.status),
             error,
             layout,
@@ -456,7 +449,7 @@ mod tests {
         let b = Tensor::new("b", vec![2], TensorData::Bool(vec![true, false])).expect("tensor");
         let texts = RowTexts::v2(&[x, s, b], &Vec::new(), None, None).expect("fits");
         assert_eq!((texts.len(), texts.layout()), (2, Some("v2")));
-        let document: Value = serde_json::from_str(&texts.features()).expect("JSON");
+        let document: Value = serde_json::from_slice(texts.features()).expect("JSON");
         assert_eq!(
             document,
             json!({"inputs": [
@@ -465,7 +458,7 @@ mod tests {
                 {"name": "b", "shape": [2], "datatype": "BOOL", "data": [true, false]}
             ]})
         );
-        let answer: Value = serde_json::from_str(&texts.outputs()).expect("JSON");
+        let answer: Value = serde_json::from_slice(texts.outputs()).expect("JSON");
         assert_eq!(answer, json!({"outputs": []}));
         // Records not along the first dimension: the per-record path instead.
         let odd = Tensor::new("o", vec![3], TensorData::I64(vec![1, 2, 3])).expect("tensor");
@@ -497,8 +490,8 @@ mod tests {
         let answer = Bytes::from_static(br#"{"y":2}"#);
         let one = RowTexts::as_sent(std::slice::from_ref(&record), None, body, answer, true);
         assert_eq!(
-            (one.len(), &*one.features(), &*one.outputs()),
-            (1, r#"[{"a": 1}]"#, r#"[{"y":2}]"#)
+            (one.len(), one.features(), one.outputs()),
+            (1, &br#"[{"a": 1}]"#[..], &br#"[{"y":2}]"#[..])
         );
         let body = Bytes::from_static(br#"[{"a":1},{"a":1}]"#);
         let answer = Bytes::from_static(br#"[1,2]"#);
@@ -509,12 +502,12 @@ mod tests {
             answer.clone(),
             false,
         );
-        assert_eq!(&*two.features(), r#"[{"a":1},{"a":1}]"#);
+        assert_eq!(two.features(), br#"[{"a":1},{"a":1}]"#);
         let wide = Value::Array(vec![json!(1); MAX_ROW_ELEMENTS + 1]);
         let marked = RowTexts::as_sent(&[wide, json!({"b": 2})], None, body, answer, false);
-        let features: Vec<Value> = serde_json::from_str(&marked.features()).expect("JSON");
+        let features: Vec<Value> = serde_json::from_slice(marked.features()).expect("JSON");
         assert_eq!(features[0]["truncated"], json!(true));
         assert_eq!(features[1], json!({"b": 2}));
-        assert_eq!(&*marked.outputs(), "[1,2]", "the answer is kept as sent");
+        assert_eq!(marked.outputs(), b"[1,2]", "the answer is kept as sent");
     }
 }

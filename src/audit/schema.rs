@@ -1,20 +1,76 @@
 //! The audit database's schema: opening it in WAL mode and bringing it to the current schema
 //! version with an ordered list of migrations recorded in `PRAGMA user_version`.
 //!
-//! The current schema stores one row per request in `requests`: the request's columns once,
-//! and its records' features and outputs as two JSON arrays with one element per record.
-//! `first_row` is the number of records stored before it (never reused, so record ids stay
-//! stable when old requests are deleted); `first_index` is the index of its first element in
-//! the request (0, except for rows carried over from schema 1). The `predictions` view shows
-//! one row per record, as readers expect: `id = first_row + row_index + 1`. A request with
-//! `layout` 'v2' holds instead the V2 JSON request and answer documents as they went over the
-//! wire, and the view slices each input and output tensor along its first dimension: row `k`
-//! of a tensor is `data[k]` when the data is nested or the shape has one dimension, else the
-//! `k`-th run of `len(data) / shape[0]` elements.
+//! The current schema stores the writer's requests in `request_chunks`: a few rows per
+//! transaction, each a JSON array of requests (chunk.rs has the layout), with the range of
+//! their arrival times (indexed by `first_time`, for retention by age). Requests written
+//! before schema 4 stay in `legacy_requests`, one row each. The `requests` view shows one row
+//! per request from both: its columns, and its records' features and outputs as two JSON
+//! arrays with one element per record. `first_row` is the number of records stored before it
+//! (never reused, so record ids stay stable when old requests are deleted); `first_index` is
+//! the index of its first element in the request (0, except for rows carried over from
+//! schema 1). The `predictions` view shows one row per record, as readers expect:
+//! `id = first_row + row_index + 1`. A request with `layout` 'v2' holds instead the V2 JSON
+//! request and answer documents as they went over the wire, and the view slices each input
+//! and output tensor along its first dimension: row `k` of a tensor is `data[k]` when the
+//! data is nested or the shape has one dimension, else the `k`-th run of
+//! `len(data) / shape[0]` elements.
 
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
+
+/// The `predictions` view of schema 3 and later: one row per record of `requests`, V2
+/// documents sliced along their tensors' first dimension.
+macro_rules! predictions_view {
+    () => {
+        "CREATE VIEW predictions AS
+        SELECT r.first_row + coalesce(e.key, 0) + 1 AS id,
+               r.time, r.request_id, r.model, r.version, r.route,
+               r.first_index + coalesce(e.key, 0) AS row_index,
+               r.features -> e.key AS features,
+               r.outputs -> e.key AS outputs,
+               r.latency_ms, r.status, r.error
+        FROM requests AS r LEFT JOIN json_each(r.features) AS e
+        WHERE r.layout IS NULL
+        UNION ALL
+        SELECT first_row + k + 1, time, request_id, model, version, route, k,
+               (SELECT json_group_object(t.value ->> '$.name', CASE WHEN json_type(t.value, '$.data[0]') = 'array'
+                          OR json_array_length(t.value, '$.shape') <= 1
+                     THEN t.value -> ('$.data[' || k || ']')
+                     ELSE json((SELECT json_group_array(CASE d.type WHEN 'true' THEN json('true')
+                                                   WHEN 'false' THEN json('false')
+                                                   ELSE d.value END)
+                           FROM json_each(t.value, '$.data') AS d
+                           WHERE d.key >= k * (json_array_length(t.value, '$.data')
+                                               / (t.value ->> '$.shape[0]'))
+                             AND d.key < (k + 1) * (json_array_length(t.value, '$.data')
+                                                    / (t.value ->> '$.shape[0]'))))
+                END)
+                FROM json_each(features, '$.inputs') AS t),
+               (SELECT json_group_object(t.value ->> '$.name', CASE WHEN json_type(t.value, '$.data[0]') = 'array'
+                          OR json_array_length(t.value, '$.shape') <= 1
+                     THEN t.value -> ('$.data[' || k || ']')
+                     ELSE json((SELECT json_group_array(CASE d.type WHEN 'true' THEN json('true')
+                                                   WHEN 'false' THEN json('false')
+                                                   ELSE d.value END)
+                           FROM json_each(t.value, '$.data') AS d
+                           WHERE d.key >= k * (json_array_length(t.value, '$.data')
+                                               / (t.value ->> '$.shape[0]'))
+                             AND d.key < (k + 1) * (json_array_length(t.value, '$.data')
+                                                    / (t.value ->> '$.shape[0]'))))
+                END)
+                FROM json_each(outputs, '$.outputs') AS t),
+               latency_ms, status, error
+        FROM (SELECT r.*, d.key / (CASE WHEN json_type(r.features, '$.inputs[0].data[0]') = 'array' THEN 1
+                   ELSE json_array_length(r.features, '$.inputs[0].data')
+                        / (r.features ->> '$.inputs[0].shape[0]') END) AS k
+              FROM requests AS r JOIN json_each(r.features, '$.inputs[0].data') AS d
+              WHERE r.layout = 'v2' AND d.key % (CASE WHEN json_type(r.features, '$.inputs[0].data[0]') = 'array' THEN 1
+                   ELSE json_array_length(r.features, '$.inputs[0].data')
+                        / (r.features ->> '$.inputs[0].shape[0]') END) = 0);"
+    };
+}
 
 /// Every migration, in order: migration `i` takes the database from version `i` to `i + 1`.
 /// Append only; a released migration never changes.
@@ -74,53 +130,43 @@ const MIGRATIONS: &[&str] = &[
     // 3: V2 JSON requests are stored as the request and answer documents that went over the
     // wire (`layout` 'v2'); the view splits their tensors into records. (`json(...)` around a
     // subquery: newer SQLite drops the JSON subtype a subquery's value had.)
-    "ALTER TABLE requests ADD COLUMN layout TEXT;
+    concat!(
+        "ALTER TABLE requests ADD COLUMN layout TEXT;
     DROP VIEW predictions;
-    CREATE VIEW predictions AS
-        SELECT r.first_row + coalesce(e.key, 0) + 1 AS id,
-               r.time, r.request_id, r.model, r.version, r.route,
-               r.first_index + coalesce(e.key, 0) AS row_index,
-               r.features -> e.key AS features,
-               r.outputs -> e.key AS outputs,
-               r.latency_ms, r.status, r.error
-        FROM requests AS r LEFT JOIN json_each(r.features) AS e
-        WHERE r.layout IS NULL
+    ",
+        predictions_view!()
+    ),
+    // 4: the writer stores each transaction's requests as a few rows of `request_chunks`, a
+    // JSON array of requests each, instead of one row per request: an insert and its index
+    // entries cost more than the request's texts, and single-record traffic made the writer
+    // the server's largest cost after the requests themselves. `requests` becomes a view over
+    // the rows written before (`legacy_requests`) and the chunks; `predictions` reads it as
+    // before. A chunk's request is `[first_row, rows, time, request_id, model, version, route,
+    // latency_ms, status, error, layout, features, outputs]`.
+    concat!(
+        "DROP VIEW predictions;
+    ALTER TABLE requests RENAME TO legacy_requests;
+    CREATE TABLE request_chunks (
+        id         INTEGER PRIMARY KEY,
+        first_row  INTEGER NOT NULL,
+        rows       INTEGER NOT NULL,
+        first_time TEXT    NOT NULL,
+        last_time  TEXT    NOT NULL,
+        requests   TEXT    NOT NULL
+    );
+    CREATE INDEX request_chunks_first_time ON request_chunks (first_time);
+    CREATE VIEW requests AS
+        SELECT first_row, rows, first_index, time, request_id, model, version, route,
+               features, outputs, latency_ms, status, error, layout
+        FROM legacy_requests
         UNION ALL
-        SELECT first_row + k + 1, time, request_id, model, version, route, k,
-               (SELECT json_group_object(t.value ->> '$.name', CASE WHEN json_type(t.value, '$.data[0]') = 'array'
-                          OR json_array_length(t.value, '$.shape') <= 1
-                     THEN t.value -> ('$.data[' || k || ']')
-                     ELSE json((SELECT json_group_array(CASE d.type WHEN 'true' THEN json('true')
-                                                   WHEN 'false' THEN json('false')
-                                                   ELSE d.value END)
-                           FROM json_each(t.value, '$.data') AS d
-                           WHERE d.key >= k * (json_array_length(t.value, '$.data')
-                                               / (t.value ->> '$.shape[0]'))
-                             AND d.key < (k + 1) * (json_array_length(t.value, '$.data')
-                                                    / (t.value ->> '$.shape[0]'))))
-                END)
-                FROM json_each(features, '$.inputs') AS t),
-               (SELECT json_group_object(t.value ->> '$.name', CASE WHEN json_type(t.value, '$.data[0]') = 'array'
-                          OR json_array_length(t.value, '$.shape') <= 1
-                     THEN t.value -> ('$.data[' || k || ']')
-                     ELSE json((SELECT json_group_array(CASE d.type WHEN 'true' THEN json('true')
-                                                   WHEN 'false' THEN json('false')
-                                                   ELSE d.value END)
-                           FROM json_each(t.value, '$.data') AS d
-                           WHERE d.key >= k * (json_array_length(t.value, '$.data')
-                                               / (t.value ->> '$.shape[0]'))
-                             AND d.key < (k + 1) * (json_array_length(t.value, '$.data')
-                                                    / (t.value ->> '$.shape[0]'))))
-                END)
-                FROM json_each(outputs, '$.outputs') AS t),
-               latency_ms, status, error
-        FROM (SELECT r.*, d.key / (CASE WHEN json_type(r.features, '$.inputs[0].data[0]') = 'array' THEN 1
-                   ELSE json_array_length(r.features, '$.inputs[0].data')
-                        / (r.features ->> '$.inputs[0].shape[0]') END) AS k
-              FROM requests AS r JOIN json_each(r.features, '$.inputs[0].data') AS d
-              WHERE r.layout = 'v2' AND d.key % (CASE WHEN json_type(r.features, '$.inputs[0].data[0]') = 'array' THEN 1
-                   ELSE json_array_length(r.features, '$.inputs[0].data')
-                        / (r.features ->> '$.inputs[0].shape[0]') END) = 0);",
+        SELECT r.value ->> 0, r.value ->> 1, 0, r.value ->> 2, r.value ->> 3, r.value ->> 4,
+               r.value ->> 5, r.value ->> 6, r.value ->> 11, r.value ->> 12, r.value ->> 7,
+               r.value ->> 8, r.value ->> 9, r.value ->> 10
+        FROM request_chunks AS c, json_each(c.requests) AS r;
+    ",
+        predictions_view!()
+    ),
 ];
 
 /// The schema version this build writes and reads.
@@ -134,6 +180,11 @@ pub enum SchemaError {
         "the audit database has schema version {found}, newer than this build's {SCHEMA_VERSION}"
     )]
     TooNew { found: u32 },
+    #[error(
+        "the audit database has schema version {found}, older than this build's {SCHEMA_VERSION}: \
+         the server migrates it when it starts with this database"
+    )]
+    TooOld { found: u32 },
 }
 
 /// The page size of a new audit database.
@@ -156,18 +207,19 @@ pub fn open_for_writing(path: &Path, durable: bool) -> Result<Connection, Schema
     Ok(conn)
 }
 
-/// Opens an existing database read-only and checks that this build understands its schema.
+/// Opens an existing database read-only and checks that it has this build's schema (reading
+/// never migrates: the server may be writing it).
 pub fn open_for_reading(path: &Path) -> Result<Connection, SchemaError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    let found = user_version(&conn)?;
-    if found > SCHEMA_VERSION {
-        return Err(SchemaError::TooNew { found });
+    match user_version(&conn)? {
+        SCHEMA_VERSION => Ok(conn),
+        found if found > SCHEMA_VERSION => Err(SchemaError::TooNew { found }),
+        found => Err(SchemaError::TooOld { found }),
     }
-    Ok(conn)
 }
 
 fn user_version(conn: &Connection) -> rusqlite::Result<u32> {
@@ -188,6 +240,18 @@ fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
         tx.commit()?;
     }
     Ok(())
+}
+
+/// A database at an older schema `version`, for migration tests.
+#[cfg(test)]
+pub(super) fn create_at_version(path: &Path, version: u32) -> Connection {
+    let conn = Connection::open(path).expect("creates");
+    for sql in &MIGRATIONS[..version as usize] {
+        conn.execute_batch(sql).expect("migrates");
+    }
+    conn.pragma_update(None, "user_version", version)
+        .expect("sets the version");
+    conn
 }
 
 #[cfg(test)]
@@ -252,6 +316,20 @@ mod tests {
     }
 
     #[test]
+    fn reading_an_older_schema_asks_for_the_server_to_migrate_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("audit.db");
+        drop(create_at_version(&path, SCHEMA_VERSION - 1));
+        let refused = open_for_reading(&path).map(drop);
+        assert!(
+            matches!(refused, Err(SchemaError::TooOld { found }) if found == SCHEMA_VERSION - 1),
+            "{refused:?}"
+        );
+        drop(open_for_writing(&path, false).expect("migrates"));
+        assert!(open_for_reading(&path).is_ok());
+    }
+
+    #[test]
     fn schema_1_rows_read_the_same_through_the_view_after_the_migration() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("audit.db");
@@ -299,8 +377,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let conn = open_for_writing(&dir.path().join("audit.db"), false).expect("opens");
         conn.execute_batch(
-            r#"INSERT INTO requests (first_row, rows, time, request_id, model, route, features,
-                                     outputs, latency_ms, status)
+            r#"INSERT INTO legacy_requests (first_row, rows, time, request_id, model, route,
+                                            features, outputs, latency_ms, status)
                VALUES (10, 3, 't', 'r', 'm', '/x', '[{"a":1}, "s", [1,2]]',
                        '[true, null, {"y":2.5}]', 1.0, 200);"#,
         )

@@ -88,13 +88,13 @@ fn retention_deletes_old_rows_and_rows_beyond_the_limit() {
         max_rows: None,
     };
     let stored = writer::stored_rows(&conn).expect("counts");
-    writer::enforce(&conn, &by_age, stored).expect("enforces");
+    retention::enforce(&conn, &by_age, stored).expect("enforces");
     assert_eq!(count(&config.path), 30);
     let by_rows = Retention {
         max_age: None,
         max_rows: Some(25),
     };
-    writer::enforce(&conn, &by_rows, stored).expect("enforces");
+    retention::enforce(&conn, &by_rows, stored).expect("enforces");
     assert_eq!(count(&config.path), 25);
     let oldest: String = conn
         .query_row(
@@ -104,6 +104,152 @@ fn retention_deletes_old_rows_and_rows_beyond_the_limit() {
         )
         .expect("reads");
     assert_eq!(oldest, "new5");
+}
+
+/// Writes each group of entries in its own writer session, so each becomes its own chunk.
+fn write_sessions(config: &AuditConfig, sessions: Vec<Vec<AuditEntry>>) {
+    for entries in sessions {
+        let writer = AuditWriter::start(config).expect("starts");
+        for entry in entries {
+            writer.record(entry);
+        }
+        writer.stop();
+        assert_eq!(writer.stats().rows_dropped, 0);
+    }
+}
+
+fn request_ids(path: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).expect("opens");
+    conn.prepare("SELECT request_id FROM predictions ORDER BY id")
+        .expect("prepares")
+        .query_map([], |r| r.get(0))
+        .expect("reads")
+        .collect::<Result<_, _>>()
+        .expect("ids")
+}
+
+#[test]
+fn retention_deletes_whole_chunks_and_trims_the_one_across_the_limit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config(&dir, AuditMode::Async);
+    let old = SystemTime::now() - Duration::from_secs(3600);
+    let named = |prefix: &str, n: usize, time: SystemTime| -> Vec<AuditEntry> {
+        (0..n)
+            .map(|i| failed(&format!("{prefix}{i}"), time))
+            .collect()
+    };
+    let mut across = named("mixed-old", 5, old);
+    across.extend(named("mixed-new", 10, SystemTime::now()));
+    write_sessions(
+        &config,
+        vec![
+            named("old", 10, old),
+            across,
+            named("new", 20, SystemTime::now()),
+        ],
+    );
+    let conn = rusqlite::Connection::open(&config.path).expect("opens");
+    let chunks = || -> i64 {
+        conn.query_row("SELECT count(*) FROM request_chunks", [], |r| r.get(0))
+            .expect("counts")
+    };
+    assert_eq!((count(&config.path), chunks()), (45, 3));
+    let stored = writer::stored_rows(&conn).expect("counts");
+    let by_age = Retention {
+        max_age: Some(Duration::from_secs(60)),
+        max_rows: None,
+    };
+    assert!(!retention::enforce(&conn, &by_age, stored).expect("enforces"));
+    let ids = request_ids(&config.path);
+    assert_eq!((ids.len(), chunks()), (30, 2));
+    assert_eq!(ids[0], "mixed-new0");
+    let by_rows = Retention {
+        max_age: None,
+        max_rows: Some(25),
+    };
+    retention::enforce(&conn, &by_rows, stored).expect("enforces");
+    let ids = request_ids(&config.path);
+    assert_eq!(ids.len(), 25);
+    assert_eq!((ids[0].as_str(), ids[24].as_str()), ("mixed-new5", "new19"));
+    // The trimmed chunk's columns describe what it kept.
+    let (first_row, rows): (i64, i64) = conn
+        .query_row(
+            "SELECT first_row, rows FROM request_chunks ORDER BY id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("a chunk");
+    assert_eq!((first_row, rows), (20, 5));
+    // Record numbers stay where they were.
+    let first_id: i64 = conn
+        .query_row("SELECT min(id) FROM predictions", [], |r| r.get(0))
+        .expect("id");
+    assert_eq!(first_id, 21);
+}
+
+#[test]
+fn a_schema_3_trail_keeps_its_requests_and_new_ones_continue_its_numbers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config(&dir, AuditMode::Async);
+    std::fs::create_dir_all(config.path.parent().expect("folder")).expect("folder");
+    let conn = schema::create_at_version(&config.path, 3);
+    conn.execute_batch(
+        r#"INSERT INTO requests (first_row, rows, time, request_id, model, version, route,
+                                 features, outputs, latency_ms, status)
+           VALUES (0, 2, '2026-11-27T10:00:00.000Z', 'before', 'iris', 1, '/predict/{model}',
+                   '[{"x":1},{"x":2}]', '[{"y":1},{"y":2}]', 0.5, 200);"#,
+    )
+    .expect("a schema 3 request");
+    drop(conn);
+    write_sessions(&config, vec![vec![failed("after", SystemTime::now())]]);
+    let conn = rusqlite::Connection::open(&config.path).expect("opens");
+    let rows: Vec<(i64, String, Option<String>)> = conn
+        .prepare("SELECT id, request_id, features FROM predictions ORDER BY id")
+        .expect("view")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("reads")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(
+        rows,
+        [
+            (1, "before".into(), Some(r#"{"x":1}"#.into())),
+            (2, "before".into(), Some(r#"{"x":2}"#.into())),
+            (3, "after".into(), None),
+        ]
+    );
+    let query = query::AuditQuery {
+        db: config.path.clone(),
+        model: None,
+        since: None,
+        limit: 10,
+    };
+    let mut out = Vec::new();
+    query::run(&query, &mut out).expect("runs");
+    let printed: Vec<Value> = String::from_utf8_lossy(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let ids: Vec<(i64, &str)> = printed
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_i64().unwrap_or(0),
+                p["request_id"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(ids, [(1, "before"), (2, "before"), (3, "after")]);
+    assert_eq!(printed[1]["outputs"], serde_json::json!({"y": 2}));
+    // The row limit reaches the requests written before too.
+    let stored = writer::stored_rows(&conn).expect("counts");
+    assert_eq!(stored, 3);
+    let keep_one = Retention {
+        max_age: None,
+        max_rows: Some(1),
+    };
+    retention::enforce(&conn, &keep_one, stored).expect("enforces");
+    assert_eq!(request_ids(&config.path), ["after"]);
 }
 
 #[test]
@@ -161,9 +307,10 @@ fn v2_documents_split_into_the_same_records_in_the_view_and_the_query() {
         {"name": "p", "shape": [2, 3], "datatype": "FP32", "data": [0.1, 0.2, 0.7, 1, 0, 0]}
     ]});
     conn.execute(
-        "INSERT INTO requests (first_row, rows, time, request_id, model, route, features, \
-         outputs, latency_ms, status, layout) \
-         VALUES (10, 2, '2026-11-27T10:00:00.000Z', 'r', 'm', '/v2', ?1, ?2, 1.0, 200, 'v2')",
+        "INSERT INTO request_chunks (first_row, rows, first_time, last_time, requests) \
+         VALUES (10, 2, '2026-11-27T10:00:00.000Z', '2026-11-27T10:00:00.000Z', \
+                 json_array(json_array(10, 2, '2026-11-27T10:00:00.000Z', 'r', 'm', NULL, \
+                                       '/v2', 1.0, 200, NULL, 'v2', json(?1), json(?2))))",
         rusqlite::params![request.to_string(), answer.to_string()],
     )
     .expect("a request");
@@ -255,7 +402,7 @@ fn a_batch_takes_every_queued_request_whatever_its_rows() {
     // Each request continues the record numbers of the one before it.
     let conn = rusqlite::Connection::open(&config.path).expect("opens");
     let stored: Vec<(i64, i64, String)> = conn
-        .prepare("SELECT first_row, rows, request_id FROM requests ORDER BY id")
+        .prepare("SELECT first_row, rows, request_id FROM requests ORDER BY first_row")
         .expect("prepares")
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .expect("reads")

@@ -4,10 +4,12 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
+use super::chunk::Chunk;
+use super::retention;
 use super::rows::Row;
 use super::{Ack, Counters, Message, Retention};
 
@@ -16,19 +18,13 @@ use super::{Ack, Counters, Message, Retention};
 /// a writer that is keeping up lingers: one behind starts the next batch at once.
 pub const ASYNC_LINGER: Duration = Duration::from_millis(20);
 /// A batch closes at this many requests or this many bytes of texts, whichever comes first
-/// (it also closes when the queue is empty). Each request is one insert whatever its rows.
+/// (it also closes when the queue is empty), and is written as chunks of about 1 MiB.
 const MAX_BATCH_REQUESTS: usize = 4_096;
 const MAX_BATCH_BYTES: u64 = 32 << 20;
 /// How often an idle writer wakes up to check retention.
 const TICK: Duration = Duration::from_secs(1);
 /// Time between retention passes while rows keep coming.
 const RETENTION_EVERY: Duration = Duration::from_secs(10);
-/// The most rows one retention pass deletes, so a pass never stalls the writes for long.
-const RETENTION_BUDGET: i64 = 10_000;
-
-const INSERT: &str = "INSERT INTO requests (first_row, rows, time, request_id, model, version, \
-     route, features, outputs, latency_ms, status, error, layout) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
 /// Runs until a [`Message::Stop`] (after writing everything queued before it) or until every
 /// sender is gone.
@@ -149,107 +145,55 @@ fn write_batch(
     }
 }
 
+/// Writes the batch as chunks (chunk.rs) in one transaction.
 fn insert_all(
     conn: &mut Connection,
     batch: &[(super::AuditEntry, Option<Ack>)],
     next_row: &mut i64,
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
-    let mut first_row = *next_row;
-    {
-        let mut insert = tx.prepare_cached(INSERT)?;
-        for (entry, _) in batch {
-            let time = humantime::format_rfc3339_millis(entry.time).to_string();
-            let row = Row::of(entry, &time);
-            insert.execute(params![
-                first_row,
-                row.rows,
-                row.time,
-                row.request_id,
-                row.model,
-                row.version,
-                row.route,
-                row.features,
-                row.outputs,
-                row.latency_ms,
-                row.status,
-                row.error,
-                row.layout,
-            ])?;
-            first_row += row.rows;
+    let mut chunk = Chunk::new(*next_row);
+    for (entry, _) in batch {
+        let time = humantime::format_rfc3339_millis(entry.time).to_string();
+        chunk.push(&Row::of(entry, &time));
+        if chunk.is_full() {
+            chunk.insert(&tx)?;
         }
     }
+    if !chunk.is_empty() {
+        chunk.insert(&tx)?;
+    }
     tx.commit()?;
-    *next_row = first_row;
+    *next_row = chunk.next_row();
     Ok(())
 }
 
 /// The number of records stored so far, counting deleted ones: the next request's
-/// `first_row`. The newest request by id holds it, found through the primary key.
+/// `first_row`. The newest chunk holds it, or, before the first chunk, the newest request of
+/// `legacy_requests`; both are found through their primary keys.
 pub fn stored_rows(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row(
-        "SELECT coalesce((SELECT first_row + rows FROM requests ORDER BY id DESC LIMIT 1), 0)",
+        "SELECT coalesce((SELECT first_row + rows FROM request_chunks ORDER BY id DESC LIMIT 1),
+                         (SELECT first_row + rows FROM legacy_requests ORDER BY id DESC LIMIT 1),
+                         0)",
         [],
         |r| r.get(0),
     )
 }
 
-/// Deletes requests older than the age limit and the oldest requests beyond the row limit,
-/// at most [`RETENTION_BUDGET`] requests per rule and pass; when a pass used its whole budget
-/// the next one comes soon, otherwise after [`RETENTION_EVERY`].
+/// Enforces retention (retention.rs); when a pass left more to delete the next one comes
+/// soon, otherwise after [`RETENTION_EVERY`].
 fn retention_pass(conn: &Connection, keep: &Retention, stored: i64, next: &mut Instant) {
     if keep.max_age.is_none() && keep.max_rows.is_none() {
         *next = Instant::now() + Duration::from_secs(3600);
         return;
     }
-    match enforce(conn, keep, stored) {
-        Ok(deleted) if deleted >= RETENTION_BUDGET => *next = Instant::now(),
-        Ok(_) => *next = Instant::now() + RETENTION_EVERY,
+    match retention::enforce(conn, keep, stored) {
+        Ok(true) => *next = Instant::now(),
+        Ok(false) => *next = Instant::now() + RETENTION_EVERY,
         Err(e) => {
             tracing::warn!(error = %e, "audit: retention pass failed");
             *next = Instant::now() + RETENTION_EVERY;
         }
     }
-}
-
-/// One retention pass, `stored` being [`stored_rows`]; returns the largest number of
-/// requests one rule deleted. A request is kept or deleted whole, so the row limit keeps at
-/// most `max_rows` records.
-pub fn enforce(conn: &Connection, keep: &Retention, stored: i64) -> rusqlite::Result<i64> {
-    let mut most = 0;
-    if let Some(age) = keep.max_age {
-        let cutoff = SystemTime::now()
-            .checked_sub(age)
-            .unwrap_or(SystemTime::UNIX_EPOCH);
-        let cutoff = humantime::format_rfc3339_millis(cutoff).to_string();
-        let n = conn.execute(
-            "DELETE FROM requests WHERE id IN \
-             (SELECT id FROM requests WHERE time < ?1 ORDER BY time LIMIT ?2)",
-            params![cutoff, RETENTION_BUDGET],
-        )?;
-        most = most.max(n as i64);
-    }
-    if let Some(max_rows) = keep.max_rows {
-        // Requests are stored in id order with growing first_row, so the ones to delete are
-        // a prefix by id: read from the oldest and stop at the first one to keep.
-        let keep_from = stored.saturating_sub(i64::try_from(max_rows).unwrap_or(i64::MAX));
-        let mut oldest =
-            conn.prepare_cached("SELECT id, first_row FROM requests ORDER BY id LIMIT ?1")?;
-        let mut requests = oldest.query([RETENTION_BUDGET])?;
-        let mut last = None;
-        while let Some(request) = requests.next()? {
-            let (id, first_row): (i64, i64) = (request.get(0)?, request.get(1)?);
-            if first_row >= keep_from {
-                break;
-            }
-            last = Some(id);
-        }
-        drop(requests);
-        let n = match last {
-            Some(id) => conn.execute("DELETE FROM requests WHERE id <= ?1", [id])?,
-            None => 0,
-        };
-        most = most.max(n as i64);
-    }
-    Ok(most)
 }
