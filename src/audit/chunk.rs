@@ -107,6 +107,16 @@ impl Chunk {
         }
     }
 
+    /// Empties the chunk and numbers its next request after `first_row` records (after a
+    /// transaction that was rolled back).
+    pub fn restart(&mut self, first_row: i64) {
+        self.text.clear();
+        self.first_row = first_row;
+        self.rows = 0;
+        self.first_time.clear();
+        self.last_time.clear();
+    }
+
     /// Inserts the chunk (in the caller's transaction) and empties it for the requests after.
     pub fn insert(&mut self, tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
         self.text.push(b']');
@@ -119,11 +129,7 @@ impl Chunk {
             &self.last_time,
             ToSqlOutput::Borrowed(ValueRef::Text(&self.text)),
         ))?;
-        self.text.clear();
-        self.first_row += self.rows;
-        self.rows = 0;
-        self.first_time.clear();
-        self.last_time.clear();
+        self.restart(self.next_row());
         Ok(())
     }
 }

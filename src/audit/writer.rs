@@ -34,8 +34,11 @@ pub fn run(
     counters: Arc<Counters>,
     keep: Retention,
     linger: Duration,
-    mut next_row: i64,
+    stored_rows: i64,
 ) {
+    // One chunk buffer for the writer's life: it grows to a chunk's size once, instead of
+    // being allocated (and its fresh pages faulted in) again for every transaction.
+    let mut chunk = Chunk::new(stored_rows);
     let mut next_retention = Instant::now();
     let mut stopping = false;
     // Whether the last batch was closed by its size with more still queued.
@@ -44,7 +47,7 @@ pub fn run(
         let first = match queue.recv_timeout(TICK) {
             Ok(message) => message,
             Err(RecvTimeoutError::Timeout) => {
-                retention_pass(&conn, &keep, next_row, &mut next_retention);
+                retention_pass(&conn, &keep, chunk.next_row(), &mut next_retention);
                 continue;
             }
             Err(RecvTimeoutError::Disconnected) => break,
@@ -71,16 +74,10 @@ pub fn run(
             }
         }
         if !batch.entries.is_empty() {
-            write_batch(
-                &mut conn,
-                batch.entries,
-                batch.rows,
-                &counters,
-                &mut next_row,
-            );
+            write_batch(&mut conn, batch.entries, batch.rows, &counters, &mut chunk);
         }
         if Instant::now() >= next_retention {
-            retention_pass(&conn, &keep, next_row, &mut next_retention);
+            retention_pass(&conn, &keep, chunk.next_row(), &mut next_retention);
         }
     }
     if let Err(e) = conn.pragma_update(None, "wal_checkpoint", "TRUNCATE") {
@@ -123,9 +120,9 @@ fn write_batch(
     batch: Vec<(super::AuditEntry, Option<Ack>)>,
     rows: u64,
     counters: &Counters,
-    next_row: &mut i64,
+    chunk: &mut Chunk,
 ) {
-    let result = insert_all(conn, &batch, next_row);
+    let result = insert_all(conn, &batch, chunk);
     let ok = result.is_ok();
     match result {
         Ok(()) => {
@@ -145,27 +142,33 @@ fn write_batch(
     }
 }
 
-/// Writes the batch as chunks (chunk.rs) in one transaction.
+/// Writes the batch as chunks (chunk.rs) in one transaction. `chunk` is empty and numbered
+/// after the stored records before and after, whether the transaction committed or not.
 fn insert_all(
     conn: &mut Connection,
     batch: &[(super::AuditEntry, Option<Ack>)],
-    next_row: &mut i64,
+    chunk: &mut Chunk,
 ) -> rusqlite::Result<()> {
-    let tx = conn.transaction()?;
-    let mut chunk = Chunk::new(*next_row);
-    for (entry, _) in batch {
-        let time = humantime::format_rfc3339_millis(entry.time).to_string();
-        chunk.push(&Row::of(entry, &time));
-        if chunk.is_full() {
+    let before = chunk.next_row();
+    let written = (|| {
+        let tx = conn.transaction()?;
+        for (entry, _) in batch {
+            let time = humantime::format_rfc3339_millis(entry.time).to_string();
+            chunk.push(&Row::of(entry, &time));
+            if chunk.is_full() {
+                chunk.insert(&tx)?;
+            }
+        }
+        if !chunk.is_empty() {
             chunk.insert(&tx)?;
         }
+        tx.commit()
+    })();
+    if written.is_err() {
+        // Rolled back: the next batch takes the same record numbers.
+        chunk.restart(before);
     }
-    if !chunk.is_empty() {
-        chunk.insert(&tx)?;
-    }
-    tx.commit()?;
-    *next_row = chunk.next_row();
-    Ok(())
+    written
 }
 
 /// The number of records stored so far, counting deleted ones: the next request's
