@@ -7,11 +7,11 @@
 //! `durable` mode the request waits for the commit of the transaction holding its rows (group
 //! commit: one commit acknowledges every request of the batch).
 
-mod chunk;
 pub mod query;
 mod retention;
 mod rows;
 mod schema;
+mod store;
 mod writer;
 
 use std::path::PathBuf;

@@ -1,7 +1,6 @@
 //! Reading the trail back: `prediction-api audit --db … [--model …] [--since …] [--limit …]`
 //! prints the matching rows as JSON lines, oldest first.
 
-use std::borrow::Cow;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -9,8 +8,8 @@ use std::time::SystemTime;
 use anyhow::Context;
 use serde_json::{Map, Value};
 
-use super::chunk::{self, ChunkRequest};
 use super::schema;
+use super::store::{self, ChunkRequest};
 
 /// Print audit rows as JSON lines.
 #[derive(Debug, Clone, clap::Args)]
@@ -42,8 +41,8 @@ pub fn run(query: &AuditQuery, out: &mut impl Write) -> anyhow::Result<()> {
         query.model.as_deref().is_none_or(|m| m == model)
             && since.as_deref().is_none_or(|s| time >= s)
     };
-    // Newest requests first, split into their records until `limit` records are found;
-    // printed oldest first. Every chunk is newer than every legacy request.
+    // Newest requests first, from the chunks and from the request rows merged by record
+    // number, split into their records until `limit` records are found; printed oldest first.
     let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
     let mut newest = Newest {
         records: Vec::new(),
@@ -55,32 +54,55 @@ pub fn run(query: &AuditQuery, out: &mut impl Write) -> anyhow::Result<()> {
              ORDER BY id DESC",
         )
         .context("cannot query the audit database")?;
-    let mut rows = chunks.query([&since])?;
-    'chunks: while let Some(row) = rows.next()? {
-        let id: i64 = row.get(0)?;
-        let text = row.get_ref(1)?.as_str()?;
-        let requests =
-            chunk::requests(text).with_context(|| format!("request chunk {id} is not readable"))?;
-        for request in requests.iter().rev() {
-            if newest.is_full() {
-                break 'chunks;
+    let mut chunk_rows = chunks.query([&since])?;
+    // The current chunk's wanted requests, oldest first: `pop` gives the newest.
+    let mut unread: Vec<Stored> = Vec::new();
+    let mut next_chunked = || -> anyhow::Result<Option<Stored>> {
+        loop {
+            if let Some(request) = unread.pop() {
+                return Ok(Some(request));
             }
-            if wanted(&request.model, &request.time) {
-                newest.take(Stored::of_chunk(request));
-            }
+            let Some(row) = chunk_rows.next()? else {
+                return Ok(None);
+            };
+            let id: i64 = row.get(0)?;
+            let text = row.get_ref(1)?.as_str()?;
+            let requests = store::requests(text)
+                .with_context(|| format!("request chunk {id} is not readable"))?;
+            unread = requests
+                .iter()
+                .filter(|r| wanted(&r.model, &r.time))
+                .map(Stored::of_chunk)
+                .collect();
         }
-    }
-    let mut legacy = conn.prepare(
+    };
+    let mut own = conn.prepare(
         "SELECT first_row, first_index, rows, time, request_id, model, version, route, \
-         features, outputs, latency_ms, status, error, layout FROM legacy_requests \
+         features, outputs, latency_ms, status, error, layout FROM request_rows \
          WHERE (?1 IS NULL OR model = ?1) AND (?2 IS NULL OR time >= ?2) ORDER BY id DESC",
     )?;
-    let mut rows = legacy.query(rusqlite::params![query.model, since])?;
+    let mut own_rows = own.query(rusqlite::params![query.model, since])?;
+    let mut next_own = || -> anyhow::Result<Option<Stored>> {
+        match own_rows.next()? {
+            Some(row) => Ok(Some(Stored::of_row(row)?)),
+            None => Ok(None),
+        }
+    };
+    let (mut chunked, mut own) = (next_chunked()?, next_own()?);
     while !newest.is_full() {
-        let Some(row) = rows.next()? else {
-            break;
+        let chunked_is_newer = match (&chunked, &own) {
+            (Some(c), Some(o)) => c.first_row > o.first_row,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
         };
-        newest.take(Stored::of_legacy(row)?);
+        if chunked_is_newer {
+            newest.take(chunked.take());
+            chunked = next_chunked()?;
+        } else {
+            newest.take(own.take());
+            own = next_own()?;
+        }
     }
     for record in newest.records.iter().rev() {
         writeln!(out, "{record}")?;
@@ -100,80 +122,76 @@ impl Newest {
     }
 
     /// Adds a request's records, newest first, as many as there is room for.
-    fn take(&mut self, request: Stored<'_>) {
+    fn take(&mut self, request: Option<Stored>) {
+        let Some(request) = request else {
+            return;
+        };
         let room = self.limit.saturating_sub(self.records.len());
         let records = records_of(request);
         self.records.extend(records.into_iter().rev().take(room));
     }
 }
 
-/// One stored request, from a chunk or from `legacy_requests`.
-struct Stored<'a> {
+/// One stored request, from a chunk or from `request_rows`.
+struct Stored {
     first_row: i64,
     first_index: i64,
     rows: i64,
-    time: Cow<'a, str>,
-    request_id: Cow<'a, str>,
-    model: Cow<'a, str>,
+    time: String,
+    request_id: String,
+    model: String,
     version: Option<i64>,
-    route: Cow<'a, str>,
+    route: String,
     latency_ms: Option<f64>,
     status: i64,
-    error: Option<Cow<'a, str>>,
-    layout: Option<Cow<'a, str>>,
-    features: Option<Cow<'a, str>>,
-    outputs: Option<Cow<'a, str>>,
+    error: Option<String>,
+    layout: Option<String>,
+    features: Option<String>,
+    outputs: Option<String>,
 }
 
-impl<'a> Stored<'a> {
-    fn of_chunk(r: &'a ChunkRequest<'a>) -> Stored<'a> {
-        let borrowed = |s: &'a String| Cow::Borrowed(s.as_str());
+impl Stored {
+    fn of_chunk(r: &ChunkRequest<'_>) -> Stored {
         Stored {
             first_row: r.first_row,
             first_index: 0,
             rows: r.rows,
-            time: borrowed(&r.time),
-            request_id: borrowed(&r.request_id),
-            model: borrowed(&r.model),
+            time: r.time.clone(),
+            request_id: r.request_id.clone(),
+            model: r.model.clone(),
             version: r.version,
-            route: borrowed(&r.route),
+            route: r.route.clone(),
             latency_ms: r.latency_ms,
             status: r.status,
-            error: r.error.as_ref().map(borrowed),
-            layout: r.layout.as_ref().map(borrowed),
-            features: r.features.map(|raw| Cow::Borrowed(raw.get())),
-            outputs: r.outputs.map(|raw| Cow::Borrowed(raw.get())),
+            error: r.error.clone(),
+            layout: r.layout.clone(),
+            features: r.features.map(|raw| raw.get().to_string()),
+            outputs: r.outputs.map(|raw| raw.get().to_string()),
         }
     }
 
-    fn of_legacy(row: &rusqlite::Row<'_>) -> rusqlite::Result<Stored<'static>> {
-        let text = |i: usize| -> rusqlite::Result<Option<Cow<'static, str>>> {
-            Ok(row.get::<_, Option<String>>(i)?.map(Cow::Owned))
-        };
-        let required = |i: usize| -> rusqlite::Result<Cow<'static, str>> {
-            Ok(Cow::Owned(row.get::<_, String>(i)?))
-        };
+    fn of_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
         Ok(Stored {
             first_row: row.get(0)?,
             first_index: row.get(1)?,
             rows: row.get(2)?,
-            time: required(3)?,
-            request_id: required(4)?,
-            model: required(5)?,
+            time: row.get(3)?,
+            request_id: row.get(4)?,
+            model: row.get(5)?,
             version: row.get(6)?,
-            route: required(7)?,
-            features: text(8)?,
-            outputs: text(9)?,
+            route: row.get(7)?,
+            features: row.get(8)?,
+            outputs: row.get(9)?,
             latency_ms: row.get(10)?,
             status: row.get(11)?,
-            error: text(12)?,
-            layout: text(13)?,
+            error: row.get(12)?,
+            layout: row.get(13)?,
         })
     }
 }
 
 /// One stored request as its records, in order: one JSON object per record.
-fn records_of(request: Stored<'_>) -> Vec<Value> {
+fn records_of(request: Stored) -> Vec<Value> {
     let rows = request.rows;
     let (features, outputs) = match request.layout.as_deref() {
         Some("v2") => (

@@ -9,8 +9,8 @@ use rusqlite::{Connection, ToSql, params};
 
 use super::Retention;
 
-/// The most requests of `legacy_requests` one rule deletes per pass.
-const LEGACY_BUDGET: i64 = 10_000;
+/// The most rows of `request_rows` one rule deletes per pass.
+const ROW_BUDGET: i64 = 10_000;
 /// The most chunks one rule deletes per pass (at most about 1 MiB of texts each), so a pass
 /// never stalls the writes for long.
 const CHUNK_BUDGET: i64 = 64;
@@ -35,10 +35,10 @@ pub fn enforce(conn: &Connection, keep: &Retention, stored: i64) -> rusqlite::Re
 
 /// Deletes the requests that arrived before `cutoff` (the stored time format).
 fn by_age(conn: &Connection, cutoff: &str) -> rusqlite::Result<bool> {
-    let legacy = conn.execute(
-        "DELETE FROM legacy_requests WHERE id IN \
-         (SELECT id FROM legacy_requests WHERE time < ?1 ORDER BY time LIMIT ?2)",
-        params![cutoff, LEGACY_BUDGET],
+    let own_rows = conn.execute(
+        "DELETE FROM request_rows WHERE id IN \
+         (SELECT id FROM request_rows WHERE time < ?1 ORDER BY time LIMIT ?2)",
+        params![cutoff, ROW_BUDGET],
     )?;
     // Every chunk to delete or trim starts before the cutoff: the index on first_time finds
     // them without reading the newer ones.
@@ -56,19 +56,19 @@ fn by_age(conn: &Connection, cutoff: &str) -> rusqlite::Result<bool> {
     for id in straddling {
         keep_requests(conn, id, "r.value ->> 2 >= ?2", &cutoff)?;
     }
-    Ok(legacy as i64 >= LEGACY_BUDGET || chunks as i64 >= CHUNK_BUDGET)
+    Ok(own_rows as i64 >= ROW_BUDGET || chunks as i64 >= CHUNK_BUDGET)
 }
 
 /// Deletes the requests whose first record comes before record number `keep_from`.
 fn by_rows(conn: &Connection, keep_from: i64) -> rusqlite::Result<bool> {
     // Requests and chunks are stored in id order with growing first_row, so the ones to
     // delete are a prefix by id: read from the oldest and stop at the first one to keep.
-    let legacy = delete_prefix(
+    let own_rows = delete_prefix(
         conn,
-        "SELECT id, first_row, rows FROM legacy_requests ORDER BY id LIMIT ?1",
-        "DELETE FROM legacy_requests WHERE id <= ?1",
+        "SELECT id, first_row, rows FROM request_rows ORDER BY id LIMIT ?1",
+        "DELETE FROM request_rows WHERE id <= ?1",
         keep_from,
-        LEGACY_BUDGET,
+        ROW_BUDGET,
     )?;
     let chunks = delete_prefix(
         conn,
@@ -80,7 +80,7 @@ fn by_rows(conn: &Connection, keep_from: i64) -> rusqlite::Result<bool> {
     if let Some(id) = chunks.straddling {
         keep_requests(conn, id, "r.value ->> 0 >= ?2", &keep_from)?;
     }
-    Ok(legacy.deleted >= LEGACY_BUDGET || chunks.deleted >= CHUNK_BUDGET)
+    Ok(own_rows.deleted >= ROW_BUDGET || chunks.deleted >= CHUNK_BUDGET)
 }
 
 struct Prefix {

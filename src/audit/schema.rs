@@ -1,11 +1,11 @@
 //! The audit database's schema: opening it in WAL mode and bringing it to the current schema
 //! version with an ordered list of migrations recorded in `PRAGMA user_version`.
 //!
-//! The current schema stores the writer's requests in `request_chunks`: a few rows per
-//! transaction, each a JSON array of requests (chunk.rs has the layout), with the range of
-//! their arrival times (indexed by `first_time`, for retention by age). Requests written
-//! before schema 4 stay in `legacy_requests`, one row each. The `requests` view shows one row
-//! per request from both: its columns, and its records' features and outputs as two JSON
+//! The current schema stores small requests in `request_chunks`: a few rows per transaction,
+//! each a JSON array of requests (store.rs has the layout), with the range of their arrival
+//! times (indexed by `first_time`, for retention by age). Large requests (batches), and every
+//! request written before schema 4, have one row each in `request_rows`. The `requests` view
+//! shows one row per request from both: its columns, and its records' features and outputs as two JSON
 //! arrays with one element per record. `first_row` is the number of records stored before it
 //! (never reused, so record ids stay stable when old requests are deleted); `first_index` is
 //! the index of its first element in the request (0, except for rows carried over from
@@ -136,16 +136,16 @@ const MIGRATIONS: &[&str] = &[
     ",
         predictions_view!()
     ),
-    // 4: the writer stores each transaction's requests as a few rows of `request_chunks`, a
-    // JSON array of requests each, instead of one row per request: an insert and its index
-    // entries cost more than the request's texts, and single-record traffic made the writer
-    // the server's largest cost after the requests themselves. `requests` becomes a view over
-    // the rows written before (`legacy_requests`) and the chunks; `predictions` reads it as
-    // before. A chunk's request is `[first_row, rows, time, request_id, model, version, route,
-    // latency_ms, status, error, layout, features, outputs]`.
+    // 4: the writer stores a transaction's small requests as a few rows of `request_chunks`,
+    // a JSON array of requests each, instead of one row per request: an insert and its index
+    // entries cost more than a single record's texts. Large requests keep one row each, in the
+    // table `requests` becomes (`request_rows`); `requests` is now a view over both, and
+    // `predictions` reads it as before. A chunk's request is `[first_row, rows, time,
+    // request_id, model, version, route, latency_ms, status, error, layout, features,
+    // outputs]`.
     concat!(
         "DROP VIEW predictions;
-    ALTER TABLE requests RENAME TO legacy_requests;
+    ALTER TABLE requests RENAME TO request_rows;
     CREATE TABLE request_chunks (
         id         INTEGER PRIMARY KEY,
         first_row  INTEGER NOT NULL,
@@ -158,7 +158,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE VIEW requests AS
         SELECT first_row, rows, first_index, time, request_id, model, version, route,
                features, outputs, latency_ms, status, error, layout
-        FROM legacy_requests
+        FROM request_rows
         UNION ALL
         SELECT r.value ->> 0, r.value ->> 1, 0, r.value ->> 2, r.value ->> 3, r.value ->> 4,
                r.value ->> 5, r.value ->> 6, r.value ->> 11, r.value ->> 12, r.value ->> 7,
@@ -377,8 +377,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let conn = open_for_writing(&dir.path().join("audit.db"), false).expect("opens");
         conn.execute_batch(
-            r#"INSERT INTO legacy_requests (first_row, rows, time, request_id, model, route,
-                                            features, outputs, latency_ms, status)
+            r#"INSERT INTO request_rows (first_row, rows, time, request_id, model, route,
+                                         features, outputs, latency_ms, status)
                VALUES (10, 3, 't', 'r', 'm', '/x', '[{"a":1}, "s", [1,2]]',
                        '[true, null, {"y":2.5}]', 1.0, 200);"#,
         )

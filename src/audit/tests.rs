@@ -424,6 +424,92 @@ fn a_batch_takes_every_queued_request_whatever_its_rows() {
 }
 
 #[test]
+fn large_requests_get_their_own_rows_between_chunks_and_numbers_stay_in_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config(&dir, AuditMode::Async);
+    let now = SystemTime::now();
+    let big = predicted("b0", 1_000);
+    let Outcome::Predicted { rows } = &big.outcome else {
+        unreachable!("a predicted entry")
+    };
+    assert!(rows.bytes() > store::OWN_ROW_BYTES);
+    let order = vec![
+        failed("a0", now),
+        big,
+        failed("a1", now),
+        failed("a2", now),
+        predicted("b1", 1_000),
+        failed("a3", now),
+    ];
+    write_sessions(&config, vec![order]);
+    let conn = rusqlite::Connection::open(&config.path).expect("opens");
+    let spans = |table: &str| -> Vec<(i64, i64)> {
+        conn.prepare(&format!("SELECT first_row, rows FROM {table} ORDER BY id"))
+            .expect("prepares")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("reads")
+            .collect::<Result<_, _>>()
+            .expect("spans")
+    };
+    // a0 | b0 | a1 a2 | b1 | a3: a chunk closes before each large request.
+    assert_eq!(spans("request_chunks"), [(0, 1), (1001, 2), (2003, 1)]);
+    assert_eq!(spans("request_rows"), [(1, 1000), (1003, 1000)]);
+    let ids = request_ids(&config.path);
+    assert_eq!(ids.len(), 2_004);
+    let (distinct, last): (i64, i64) = conn
+        .query_row(
+            "SELECT count(DISTINCT id), max(id) FROM predictions",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("ids");
+    assert_eq!((distinct, last), (2_004, 2_004));
+    let query = |limit: u64| -> Vec<(i64, String)> {
+        let query = query::AuditQuery {
+            db: config.path.clone(),
+            model: None,
+            since: None,
+            limit,
+        };
+        let mut out = Vec::new();
+        query::run(&query, &mut out).expect("runs");
+        String::from_utf8_lossy(&out)
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).expect("JSON line");
+                (v["id"].as_i64().unwrap_or(0), v["request_id"].to_string())
+            })
+            .collect()
+    };
+    let all = query(10_000);
+    assert_eq!(all.len(), 2_004);
+    assert!(
+        all.iter()
+            .enumerate()
+            .all(|(k, (id, _))| *id == k as i64 + 1)
+    );
+    assert_eq!(
+        query(3),
+        [
+            (2002, "\"b1\"".into()),
+            (2003, "\"b1\"".into()),
+            (2004, "\"a3\"".into())
+        ]
+    );
+    // The row limit deletes whole chunks and rows before the first request it keeps.
+    let keep = Retention {
+        max_age: None,
+        max_rows: Some(1_001),
+    };
+    let stored = writer::stored_rows(&conn).expect("counts");
+    assert_eq!(stored, 2_004);
+    retention::enforce(&conn, &keep, stored).expect("enforces");
+    let ids = request_ids(&config.path);
+    assert_eq!(ids.len(), 1_001);
+    assert_eq!((ids[0].as_str(), ids[1_000].as_str()), ("b1", "a3"));
+}
+
+#[test]
 fn the_byte_budget_drops_what_would_go_over_it_and_counts_it() {
     let (queue, received) = sync_channel(16);
     let entry_bytes = predicted("a", 10).bytes();

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use super::chunk::Chunk;
 use super::retention;
 use super::rows::Row;
+use super::store::{self, Chunk};
 use super::{Ack, Counters, Message, Retention};
 
 /// How long an `async` batch stays open for more rows after its first one: fewer, larger
@@ -142,7 +142,8 @@ fn write_batch(
     }
 }
 
-/// Writes the batch as chunks (chunk.rs) in one transaction. `chunk` is empty and numbered
+/// Writes the batch in one transaction: small requests in chunks, large ones in their own
+/// rows (store.rs). `chunk` is empty and numbered
 /// after the stored records before and after, whether the transaction committed or not.
 fn insert_all(
     conn: &mut Connection,
@@ -154,7 +155,15 @@ fn insert_all(
         let tx = conn.transaction()?;
         for (entry, _) in batch {
             let time = humantime::format_rfc3339_millis(entry.time).to_string();
-            chunk.push(&Row::of(entry, &time));
+            let row = Row::of(entry, &time);
+            if store::wants_own_row(&row) {
+                if !chunk.is_empty() {
+                    chunk.insert(&tx)?;
+                }
+                chunk.insert_own_row(&tx, &row)?;
+                continue;
+            }
+            chunk.push(&row);
             if chunk.is_full() {
                 chunk.insert(&tx)?;
             }
@@ -172,13 +181,14 @@ fn insert_all(
 }
 
 /// The number of records stored so far, counting deleted ones: the next request's
-/// `first_row`. The newest chunk holds it, or, before the first chunk, the newest request of
-/// `legacy_requests`; both are found through their primary keys.
+/// `first_row`. The newest chunk or the newest request row holds it, whichever is later;
+/// both are found through their primary keys.
 pub fn stored_rows(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row(
-        "SELECT coalesce((SELECT first_row + rows FROM request_chunks ORDER BY id DESC LIMIT 1),
-                         (SELECT first_row + rows FROM legacy_requests ORDER BY id DESC LIMIT 1),
-                         0)",
+        "SELECT max(coalesce((SELECT first_row + rows FROM request_chunks
+                              ORDER BY id DESC LIMIT 1), 0),
+                    coalesce((SELECT first_row + rows FROM request_rows
+                              ORDER BY id DESC LIMIT 1), 0))",
         [],
         |r| r.get(0),
     )

@@ -1,5 +1,5 @@
-//! The stored form of a transaction's requests: rows of `request_chunks`, each a JSON array of
-//! requests, one positional array per request:
+//! How the writer stores requests. Small requests go into chunks: rows of `request_chunks`,
+//! each a JSON array of requests, one positional array per request:
 //!
 //! `[first_row, rows, time, request_id, model, version, route, latency_ms, status, error,
 //!   layout, features, outputs]`
@@ -7,8 +7,14 @@
 //! One insert per chunk instead of one per request: with single-record traffic, an insert and
 //! its index entries cost the writer more than the request's texts do. The features and
 //! outputs are embedded as the JSON they already are (a body serde_json parsed, or serde_json's
-//! own output), not as strings, so they are neither escaped nor copied twice. The `requests`
-//! view (schema.rs) reads the same positions; [`ChunkRequest`] is the Rust side of it.
+//! own output), not as strings, so they are not escaped. A request whose texts are longer than
+//! [`OWN_ROW_BYTES`] (a batch) gets its own row of `request_rows` instead: its texts are then
+//! bound as they are, not copied into a chunk, and SQL readers find them in a column rather
+//! than parsing them out of a chunk. The `requests` view (schema.rs) reads both;
+//! [`ChunkRequest`] is the Rust side of a chunk.
+//!
+//! Record numbers are contiguous within a chunk: a request that goes to its own row closes
+//! the chunk before it, so a chunk's `first_row` and `rows` cover exactly its requests.
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use serde::Deserialize;
@@ -21,8 +27,22 @@ use super::rows::Row;
 /// stored value grows without bound.
 const CHUNK_BYTES: usize = 1 << 20;
 
-const INSERT: &str = "INSERT INTO request_chunks (first_row, rows, first_time, last_time, \
+/// A request with more bytes of texts than this is stored in its own row: the insert's
+/// overhead is small next to its texts, and a chunk would copy them once more.
+pub const OWN_ROW_BYTES: usize = 8 * 1024;
+
+const INSERT_CHUNK: &str = "INSERT INTO request_chunks (first_row, rows, first_time, last_time, \
      requests) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+const INSERT_ROW: &str = "INSERT INTO request_rows (first_row, rows, time, request_id, model, \
+     version, route, features, outputs, latency_ms, status, error, layout) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
+/// Whether a request goes to its own row rather than into a chunk.
+pub fn wants_own_row(row: &Row<'_>) -> bool {
+    let texts = |t: Option<&[u8]>| t.map_or(0, <[u8]>::len);
+    texts(row.features) + texts(row.outputs) > OWN_ROW_BYTES
+}
 
 /// The chunk being filled; reused across chunks so its buffer is allocated once.
 pub struct Chunk {
@@ -107,6 +127,35 @@ impl Chunk {
         }
     }
 
+    /// Inserts `row` into `request_rows` (in the caller's transaction), numbered after the
+    /// chunk's requests; the chunk must be empty (inserted first), and its next request is
+    /// numbered after this one.
+    pub fn insert_own_row(
+        &mut self,
+        tx: &rusqlite::Transaction<'_>,
+        row: &Row<'_>,
+    ) -> rusqlite::Result<()> {
+        debug_assert!(self.is_empty(), "a chunk's records stay contiguous");
+        let latency_ms = row.latency.as_micros() as f64 / 1e3;
+        tx.prepare_cached(INSERT_ROW)?.execute(rusqlite::params![
+            self.first_row,
+            row.rows,
+            row.time,
+            row.request_id,
+            row.model,
+            row.version,
+            row.route,
+            row.features.map(json_text),
+            row.outputs.map(json_text),
+            latency_ms,
+            row.status,
+            row.error,
+            row.layout,
+        ])?;
+        self.first_row += row.rows;
+        Ok(())
+    }
+
     /// Empties the chunk and numbers its next request after `first_row` records (after a
     /// transaction that was rolled back).
     pub fn restart(&mut self, first_row: i64) {
@@ -122,12 +171,12 @@ impl Chunk {
         self.text.push(b']');
         // Every piece is a `&str`, ASCII written here or a UTF-8 JSON text (RowTexts), so the text is UTF-8: bound as text
         // (the JSON functions read a blob as SQLite's binary JSON), without checking it again.
-        tx.prepare_cached(INSERT)?.execute((
+        tx.prepare_cached(INSERT_CHUNK)?.execute((
             self.first_row,
             self.rows,
             &self.first_time,
             &self.last_time,
-            ToSqlOutput::Borrowed(ValueRef::Text(&self.text)),
+            json_text(&self.text),
         ))?;
         self.restart(self.next_row());
         Ok(())
@@ -146,6 +195,11 @@ fn latency(text: &mut Vec<u8>, latency: std::time::Duration) {
         b'0' + (fraction / 10 % 10) as u8,
         b'0' + (fraction % 10) as u8,
     ]);
+}
+
+/// A JSON text bound as SQL text (RowTexts' texts are UTF-8), without a check or a copy here.
+fn json_text(text: &[u8]) -> ToSqlOutput<'_> {
+    ToSqlOutput::Borrowed(ValueRef::Text(text))
 }
 
 fn number(text: &mut Vec<u8>, n: i64) {
