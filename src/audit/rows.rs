@@ -2,9 +2,9 @@
 //! as two JSON arrays with one element per record (the `predictions` view splits them).
 //!
 //! The arrays are made on the request's own thread, where its inputs and outputs are still in
-//! cache and are freed by the thread that allocated them; the writer thread only binds them.
-//! `/predict` stores the body and the answer as they went over the wire (shared, not copied)
-//! when every record is within the caps, so a batch of records costs the trail one insert of
+//! cache and are freed by the thread that allocated them; the writer thread only stores them
+//! (store.rs). `/predict` stores the body and the answer as they went over the wire (shared,
+//! not copied) when every record is within the caps, so a batch of records costs the trail
 //! two texts it already has; V2 stores its request and answer documents the same way
 //! (layout `v2`; a side sent as Triton binary data is written as one V2 JSON document), and
 //! the view slices their tensors.
