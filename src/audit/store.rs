@@ -169,8 +169,8 @@ impl Chunk {
     /// Inserts the chunk (in the caller's transaction) and empties it for the requests after.
     pub fn insert(&mut self, tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
         self.text.push(b']');
-        // Every piece is a `&str`, ASCII written here or a UTF-8 JSON text (RowTexts), so the text is UTF-8: bound as text
-        // (the JSON functions read a blob as SQLite's binary JSON), without checking it again.
+        // Every piece is a `&str`, ASCII written here or a UTF-8 JSON text (RowTexts), so the
+        // text is UTF-8. Bound as text: the JSON functions read a blob as SQLite's binary JSON.
         tx.prepare_cached(INSERT_CHUNK)?.execute((
             self.first_row,
             self.rows,
