@@ -1,9 +1,10 @@
-//! The audit trail: one SQLite row per predicted record, written by one dedicated thread.
+//! The audit trail: one row per predicted record in SQLite's `predictions` view, written by
+//! one dedicated thread.
 //!
 //! Handlers hand an [`AuditEntry`] to [`AuditWriter::submit`]: the request's records already
 //! as JSON texts ([`RowTexts`]). The writer thread writes every queued request in one
-//! transaction, as a few rows that each hold many requests (chunk.rs), and commits. In `async` mode the request
-//! does not wait; when the queue is full its rows are counted as dropped and logged. In
+//! transaction (small requests many to a stored row, large ones a row each: store.rs), and
+//! commits. In `async` mode the request does not wait; when the queue is full its rows are counted as dropped and logged. In
 //! `durable` mode the request waits for the commit of the transaction holding its rows (group
 //! commit: one commit acknowledges every request of the batch).
 

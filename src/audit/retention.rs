@@ -11,9 +11,9 @@ use super::Retention;
 
 /// The most rows of `request_rows` one rule deletes per pass.
 const ROW_BUDGET: i64 = 10_000;
-/// The most chunks one rule deletes per pass (at most about 1 MiB of texts each), so a pass
-/// never stalls the writes for long.
-const CHUNK_BUDGET: i64 = 64;
+/// The most chunks one rule deletes per pass (about 64 KiB of texts each), so a pass never
+/// stalls the writes for long.
+const CHUNK_BUDGET: i64 = 1_024;
 
 /// One retention pass, `stored` being the records stored so far; true when a rule used its
 /// whole budget, so more is left to delete.

@@ -22,10 +22,12 @@ use serde_json::value::RawValue;
 
 use super::rows::Row;
 
-/// A chunk closes once its text is this long: a transaction of single-record requests is one
-/// chunk or a few, a transaction of 1,000-record requests a few requests per chunk, and no
-/// stored value grows without bound.
-const CHUNK_BYTES: usize = 1 << 20;
+/// A chunk closes once its text is this long: about 150 single-record requests share one
+/// insert, which makes the insert's own cost negligible, while the chunk (and SQLite's copies
+/// of it) stays small enough to leave the request threads' caches alone. Measured against
+/// 1 MiB chunks: the writer's CPU per request about the same, the request threads' about 5%
+/// lower.
+const CHUNK_BYTES: usize = 64 * 1024;
 
 /// A request with more bytes of texts than this is stored in its own row: the insert's
 /// overhead is small next to its texts, and a chunk would copy them once more.
@@ -361,7 +363,7 @@ mod tests {
     }
 
     #[test]
-    fn a_chunk_is_full_after_a_mebibyte_of_text() {
+    fn a_chunk_is_full_after_its_byte_limit() {
         let mut chunk = Chunk::new(0);
         let mut pushed = 0;
         while !chunk.is_full() {

@@ -18,7 +18,7 @@ use super::{Ack, Counters, Message, Retention};
 /// a writer that is keeping up lingers: one behind starts the next batch at once.
 pub const ASYNC_LINGER: Duration = Duration::from_millis(20);
 /// A batch closes at this many requests or this many bytes of texts, whichever comes first
-/// (it also closes when the queue is empty), and is written as chunks of about 1 MiB.
+/// (it also closes when the queue is empty), and is written as chunks of about 64 KiB.
 const MAX_BATCH_REQUESTS: usize = 4_096;
 const MAX_BATCH_BYTES: u64 = 32 << 20;
 /// How often an idle writer wakes up to check retention.
