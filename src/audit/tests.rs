@@ -106,6 +106,26 @@ fn retention_deletes_old_rows_and_rows_beyond_the_limit() {
     assert_eq!(oldest, "new5");
 }
 
+/// What `prediction-api audit` prints for `query`, one JSON value per line.
+fn printed(query: &query::AuditQuery) -> Vec<Value> {
+    let mut out = Vec::new();
+    query::run(query, &mut out).expect("runs");
+    String::from_utf8_lossy(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
+/// The newest `limit` records of the database at `path`, whatever their model and time.
+fn newest(path: &std::path::Path, limit: u64) -> query::AuditQuery {
+    query::AuditQuery {
+        db: path.to_path_buf(),
+        model: None,
+        since: None,
+        limit,
+    }
+}
+
 /// Writes each group of entries in its own writer session, so each becomes its own chunk.
 fn write_sessions(config: &AuditConfig, sessions: Vec<Vec<AuditEntry>>) {
     for entries in sessions {
@@ -218,18 +238,7 @@ fn a_schema_3_trail_keeps_its_requests_and_new_ones_continue_its_numbers() {
             (3, "after".into(), None),
         ]
     );
-    let query = query::AuditQuery {
-        db: config.path.clone(),
-        model: None,
-        since: None,
-        limit: 10,
-    };
-    let mut out = Vec::new();
-    query::run(&query, &mut out).expect("runs");
-    let printed: Vec<Value> = String::from_utf8_lossy(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
+    let printed = printed(&newest(&config.path, 10));
     let ids: Vec<(i64, &str)> = printed
         .iter()
         .map(|p| {
@@ -267,12 +276,7 @@ fn the_query_prints_the_newest_rows_oldest_first() {
         since: Some("1h".into()),
         limit: 2,
     };
-    let mut out = Vec::new();
-    query::run(&query, &mut out).expect("runs");
-    let lines: Vec<Value> = String::from_utf8_lossy(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
+    let lines = printed(&query);
     let ids: Vec<&str> = lines
         .iter()
         .filter_map(|l| l["request_id"].as_str())
@@ -283,9 +287,7 @@ fn the_query_prints_the_newest_rows_oldest_first() {
         model: Some("housing".into()),
         ..query
     };
-    let mut out = Vec::new();
-    query::run(&none, &mut out).expect("runs");
-    assert!(out.is_empty());
+    assert!(printed(&none).is_empty());
 }
 
 /// A V2 request stored as sent: the view and the `audit` command split it into the same
@@ -342,18 +344,7 @@ fn v2_documents_split_into_the_same_records_in_the_view_and_the_query() {
         );
     }
     drop(conn);
-    let query = query::AuditQuery {
-        db: path,
-        model: None,
-        since: None,
-        limit: 10,
-    };
-    let mut out = Vec::new();
-    query::run(&query, &mut out).expect("runs");
-    let printed: Vec<Value> = String::from_utf8_lossy(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
+    let printed = printed(&newest(&path, 10));
     assert_eq!(printed.len(), 2);
     for (k, record) in printed.iter().enumerate() {
         assert_eq!(record["id"], 11 + k as i64);
@@ -465,20 +456,9 @@ fn large_requests_get_their_own_rows_between_chunks_and_numbers_stay_in_order() 
         .expect("ids");
     assert_eq!((distinct, last), (2_004, 2_004));
     let query = |limit: u64| -> Vec<(i64, String)> {
-        let query = query::AuditQuery {
-            db: config.path.clone(),
-            model: None,
-            since: None,
-            limit,
-        };
-        let mut out = Vec::new();
-        query::run(&query, &mut out).expect("runs");
-        String::from_utf8_lossy(&out)
-            .lines()
-            .map(|l| {
-                let v: Value = serde_json::from_str(l).expect("JSON line");
-                (v["id"].as_i64().unwrap_or(0), v["request_id"].to_string())
-            })
+        printed(&newest(&config.path, limit))
+            .iter()
+            .map(|v| (v["id"].as_i64().unwrap_or(0), v["request_id"].to_string()))
             .collect()
     };
     let all = query(10_000);
