@@ -20,6 +20,7 @@ import csv
 import datetime
 import http.client
 import json
+import math
 import os
 import platform
 import random
@@ -711,6 +712,13 @@ def parse_variant(text: str) -> tuple[str, list[str]]:
     return name, shlex.split(args)
 
 
+def parse_comparison(text: str) -> tuple[str, str]:
+    base, _, other = text.partition(":")
+    if not base or not other or base == other:
+        raise argparse.ArgumentTypeError("use BASE:OTHER, two different servers")
+    return base, other
+
+
 def arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Load-test prediction-api beside the Python servers it replaces.",
@@ -728,6 +736,15 @@ def arguments(argv: list[str]) -> argparse.Namespace:
         type=parse_variant,
         metavar="NAME=ARGS",
         help="another prediction-api variant, e.g. 'prediction-api-pool-1=--session-pool-size 1'",
+    )
+    parser.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        type=parse_comparison,
+        metavar="BASE:OTHER",
+        help="report OTHER's throughput against BASE's round by round, with a 95%% confidence "
+        "interval, e.g. 'prediction-api:prediction-api-audit'",
     )
     parser.add_argument("--output", type=Path, help="also write the Markdown report here")
     args = parser.parse_args(argv)
@@ -807,9 +824,88 @@ def report(args, chosen_servers, chosen_workloads, results, notes, started) -> s
         if "mlserver" in chosen_servers and workload.mlserver_note:
             lines.append("")
             lines.append(f"mlserver gets {workload.mlserver_note}.")
+    if args.compare:
+        lines += comparison_section(args, chosen_servers, chosen_workloads, results)
     if notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in dict.fromkeys(notes)]
     return "\n".join(lines) + "\n"
+
+
+# -- Paired comparisons ----------------------------------------------------------------------
+#
+# Throughput on a shared VM drifts by tens of percent between minutes, more than many
+# differences worth measuring. Rounds interleave the servers, so the two measurements of one
+# round saw the same machine: their ratio cancels the drift, and the spread of the ratios over
+# rounds says how far the answer can be trusted.
+
+
+def median_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float] | None:
+    """A distribution-free confidence interval for the median: the order statistics whose ranks
+    a Binomial(n, 1/2) count puts outside with probability at most 1 - confidence (so the
+    coverage is at least `confidence`). None when n is too small for any such interval."""
+    n = len(values)
+    ordered = sorted(values)
+    tail = (1 - confidence) / 2
+    cumulative, k = 0.0, 0
+    # Largest k with P(X <= k - 1) <= tail: the interval is [x_(k), x_(n - k + 1)], 1-based.
+    for j in range(n + 1):
+        cumulative += math.comb(n, j) / 2**n
+        if cumulative > tail:
+            k = j
+            break
+    if k == 0:
+        return None
+    return ordered[k - 1], ordered[n - k]
+
+
+def paired_ratios(base: list, other: list) -> list[float]:
+    """OTHER's req/s over BASE's, round by round (rounds where either failed are left out)."""
+    return [
+        o.rps / b.rps
+        for b, o in zip(base, other)
+        if b.problem is None and o.problem is None and b.rps > 0
+    ]
+
+
+def fmt_change(ratio: float) -> str:
+    return f"{(ratio - 1) * 100:+.1f} %"
+
+
+def comparison_section(args, chosen_servers, chosen_workloads, results) -> list[str]:
+    lines = [
+        "",
+        "## Paired comparisons",
+        "",
+        "Each round measured both servers back to back on the same machine; a paired ratio is "
+        "OTHER's req/s over BASE's in one round. *pooled*: all of OTHER's requests over all of "
+        "BASE's. The interval is a 95 % distribution-free confidence interval for the median "
+        "paired ratio (order statistics; none below 6 rounds).",
+        "",
+        "| other vs base | workload | connections | rounds | pooled | median paired | 95 % CI |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for base, other in args.compare:
+        for workload in chosen_workloads.values():
+            for connections in args.connections:
+                cells = [results.get((workload.name, s, connections)) for s in (base, other)]
+                if any(not isinstance(c, list) for c in cells):
+                    continue
+                ratios = paired_ratios(*cells)
+                if not ratios:
+                    continue
+                rounds = min(len(cells[0]), len(cells[1]))
+                pooled = sum(m.requests for m in cells[1][:rounds]) / max(
+                    1, sum(m.requests for m in cells[0][:rounds])
+                )
+                interval = median_interval(ratios)
+                shown = (
+                    f"{fmt_change(interval[0])} … {fmt_change(interval[1])}" if interval else "–"
+                )
+                lines.append(
+                    f"| {other} vs {base} | {workload.name} | {connections} | {len(ratios)} | "
+                    f"{fmt_change(pooled)} | {fmt_change(statistics.median(ratios))} | {shown} |"
+                )
+    return lines
 
 
 def median_cell(cell):
@@ -858,6 +954,9 @@ def main(argv: list[str]) -> int:
     chosen_workloads = {
         n: all_workloads[n] for n in parse_list(args.workloads, list(all_workloads), "workloads")
     }
+    for pair in args.compare:
+        if missing := [n for n in pair if n not in chosen_servers]:
+            raise SystemExit(f"bench: --compare names servers not in the run: {', '.join(missing)}")
     if not subprocess.run(["sh", "-c", "command -v wrk"], capture_output=True).stdout:
         log("wrk is missing: run bench/setup.sh (or apt-get install -y wrk)")
         return 1
