@@ -800,7 +800,8 @@ def report(args, chosen_servers, chosen_workloads, results, notes, started) -> s
         f"- command: `{shlex.join(['python3', 'bench/run.py', *sys.argv[1:]])}`",
         f"- machine: {machine()}",
         f"- versions: {versions()}",
-        f"- method: {args.rounds} round(s), interleaved across servers, each on a fresh "
+        f"- method: {args.rounds} round(s), interleaved across servers (every other round in "
+        "reverse order), each on a fresh "
         f"process; per cell wrk --latency for {args.duration} s after {args.warmup} s of "
         "warm-up (1 thread for 1 connection, else 2); req/s, p50 and p99 are medians over "
         "rounds; rows/s = req/s x rows per request. wrk shares the 2 cores with the server.",
@@ -1008,7 +1009,12 @@ def main(argv: list[str]) -> int:
                     scripts[(server.name, workload.name)] = path
         broken: set[str] = set()
         for round_number in range(1, args.rounds + 1):
-            for server in chosen_servers.values():
+            # Every other round runs the servers in reverse order, so that no server always
+            # follows the same one (whose dirty pages and warm caches it would inherit).
+            order = list(chosen_servers.values())
+            if round_number % 2 == 0:
+                order.reverse()
+            for server in order:
                 if server.name in broken:
                     continue
                 run_round(

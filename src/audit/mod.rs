@@ -13,6 +13,7 @@ mod retention;
 mod rows;
 mod schema;
 mod store;
+mod timestamp;
 mod writer;
 
 use std::path::PathBuf;

@@ -11,6 +11,7 @@ use rusqlite::Connection;
 use super::retention;
 use super::rows::Row;
 use super::store::{self, Chunk};
+use super::timestamp::Timestamps;
 use super::{Ack, Counters, Message, Retention};
 
 /// How long an `async` batch stays open for more rows after its first one: fewer, larger
@@ -39,6 +40,7 @@ pub fn run(
     // One chunk buffer for the writer's life: it grows to a chunk's size once, instead of
     // being allocated (and its fresh pages faulted in) again for every transaction.
     let mut chunk = Chunk::new(stored_rows);
+    let mut stamps = Timestamps::default();
     let mut next_retention = Instant::now();
     let mut stopping = false;
     // Whether the last batch was closed by its size with more still queued.
@@ -74,7 +76,14 @@ pub fn run(
             }
         }
         if !batch.entries.is_empty() {
-            write_batch(&mut conn, batch.entries, batch.rows, &counters, &mut chunk);
+            let (entries, rows) = (batch.entries, batch.rows);
+            write_batch(
+                &mut conn,
+                entries,
+                rows,
+                &counters,
+                (&mut chunk, &mut stamps),
+            );
         }
         if Instant::now() >= next_retention {
             retention_pass(&conn, &keep, chunk.next_row(), &mut next_retention);
@@ -120,9 +129,9 @@ fn write_batch(
     batch: Vec<(super::AuditEntry, Option<Ack>)>,
     rows: u64,
     counters: &Counters,
-    chunk: &mut Chunk,
+    (chunk, stamps): (&mut Chunk, &mut Timestamps),
 ) {
-    let result = insert_all(conn, &batch, chunk);
+    let result = insert_all(conn, &batch, chunk, stamps);
     let ok = result.is_ok();
     match result {
         Ok(()) => {
@@ -149,13 +158,13 @@ fn insert_all(
     conn: &mut Connection,
     batch: &[(super::AuditEntry, Option<Ack>)],
     chunk: &mut Chunk,
+    stamps: &mut Timestamps,
 ) -> rusqlite::Result<()> {
     let before = chunk.next_row();
     let written = (|| {
         let tx = conn.transaction()?;
         for (entry, _) in batch {
-            let time = humantime::format_rfc3339_millis(entry.time).to_string();
-            let row = Row::of(entry, &time);
+            let row = Row::of(entry, stamps.format(entry.time));
             if store::wants_own_row(&row) {
                 if !chunk.is_empty() {
                     chunk.insert(&tx)?;
