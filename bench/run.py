@@ -826,7 +826,7 @@ def report(args, chosen_servers, chosen_workloads, results, notes, started) -> s
             lines.append("")
             lines.append(f"mlserver gets {workload.mlserver_note}.")
     if args.compare:
-        lines += comparison_section(args, chosen_servers, chosen_workloads, results)
+        lines += comparison_section(args, chosen_workloads, results)
     if notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in dict.fromkeys(notes)]
     return "\n".join(lines) + "\n"
@@ -872,7 +872,7 @@ def fmt_change(ratio: float) -> str:
     return f"{(ratio - 1) * 100:+.1f} %"
 
 
-def comparison_section(args, chosen_servers, chosen_workloads, results) -> list[str]:
+def comparison_section(args, chosen_workloads, results) -> list[str]:
     lines = [
         "",
         "## Paired comparisons",

@@ -4,9 +4,10 @@
 //! Handlers hand an [`AuditEntry`] to [`AuditWriter::submit`]: the request's records already
 //! as JSON texts ([`RowTexts`]). The writer thread writes every queued request in one
 //! transaction (small requests many to a stored row, large ones a row each: store.rs), and
-//! commits. In `async` mode the request does not wait; when the queue is full its rows are counted as dropped and logged. In
-//! `durable` mode the request waits for the commit of the transaction holding its rows (group
-//! commit: one commit acknowledges every request of the batch).
+//! commits. In `async` mode the request does not wait; when the queue is full its rows are
+//! counted as dropped and logged. In `durable` mode the request waits for the commit of the
+//! transaction holding its rows (group commit: one commit acknowledges every request of the
+//! batch).
 
 pub mod query;
 mod retention;

@@ -54,7 +54,6 @@ impl Timestamps {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn matches_humantime_across_seconds_days_and_years() {
