@@ -9,6 +9,7 @@
 //! transaction holding its rows (group commit: one commit acknowledges every request of the
 //! batch).
 
+mod binary;
 pub mod query;
 mod retention;
 mod rows;
@@ -30,6 +31,12 @@ use crate::tensor::Tensor;
 
 pub use rows::{MAX_ROW_BYTES, MAX_ROW_ELEMENTS, RowTexts};
 pub use schema::{SCHEMA_VERSION, SchemaError};
+
+/// Whether a request with these inputs is stored as its tensors rather than as JSON text
+/// (binary.rs): a handler whose inputs go on to the runtime keeps a copy for the trail.
+pub fn stored_as_tensors(inputs: &[Tensor]) -> bool {
+    binary::wanted(inputs)
+}
 
 /// When a request's rows count as recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

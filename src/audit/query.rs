@@ -8,8 +8,10 @@ use std::time::SystemTime;
 use anyhow::Context;
 use serde_json::{Map, Value};
 
-use super::schema;
+use rusqlite::types::ValueRef;
+
 use super::store::{self, ChunkRequest};
+use super::{binary, schema};
 
 /// Print audit rows as JSON lines.
 #[derive(Debug, Clone, clap::Args)]
@@ -146,8 +148,9 @@ struct Stored {
     status: i64,
     error: Option<String>,
     layout: Option<String>,
-    features: Option<String>,
-    outputs: Option<String>,
+    /// JSON text, or binary tensors in layout `v2-binary`.
+    features: Option<Vec<u8>>,
+    outputs: Option<Vec<u8>>,
 }
 
 impl Stored {
@@ -165,8 +168,8 @@ impl Stored {
             status: r.status,
             error: r.error.clone(),
             layout: r.layout.clone(),
-            features: r.features.map(|raw| raw.get().to_string()),
-            outputs: r.outputs.map(|raw| raw.get().to_string()),
+            features: r.features.map(|raw| raw.get().as_bytes().to_vec()),
+            outputs: r.outputs.map(|raw| raw.get().as_bytes().to_vec()),
         }
     }
 
@@ -180,8 +183,8 @@ impl Stored {
             model: row.get(5)?,
             version: row.get(6)?,
             route: row.get(7)?,
-            features: row.get(8)?,
-            outputs: row.get(9)?,
+            features: stored_bytes(row, 8)?,
+            outputs: stored_bytes(row, 9)?,
             latency_ms: row.get(10)?,
             status: row.get(11)?,
             error: row.get(12)?,
@@ -195,8 +198,20 @@ fn records_of(request: Stored) -> Vec<Value> {
     let rows = request.rows;
     let (features, outputs) = match request.layout.as_deref() {
         Some("v2") => (
-            v2_rows(request.features.as_deref(), "inputs", rows),
-            v2_rows(request.outputs.as_deref(), "outputs", rows),
+            v2_rows(json_document(request.features.as_deref()), "inputs", rows),
+            v2_rows(json_document(request.outputs.as_deref()), "outputs", rows),
+        ),
+        Some(binary::LAYOUT) => (
+            v2_rows(
+                request.features.as_deref().and_then(binary::decode),
+                "inputs",
+                rows,
+            ),
+            v2_rows(
+                request.outputs.as_deref().and_then(binary::decode),
+                "outputs",
+                rows,
+            ),
         ),
         _ => (
             json_array(request.features.as_deref()),
@@ -240,10 +255,23 @@ fn records_of(request: Stored) -> Vec<Value> {
     records
 }
 
+/// A stored column as bytes, whether SQLite holds it as text or as a blob.
+fn stored_bytes(row: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<Option<Vec<u8>>> {
+    Ok(match row.get_ref(column)? {
+        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => Some(bytes.to_vec()),
+        _ => None,
+    })
+}
+
+/// A stored JSON document, `None` when absent or unreadable.
+fn json_document(text: Option<&[u8]>) -> Option<Value> {
+    serde_json::from_slice(text?).ok()
+}
+
 /// A V2 request or answer document split into one `{name: row}` object per record, sliced
 /// the way the `predictions` view slices it.
-fn v2_rows(text: Option<&str>, key: &str, rows: i64) -> Option<Vec<Value>> {
-    let document: Value = serde_json::from_str(text?).ok()?;
+fn v2_rows(document: Option<Value>, key: &str, rows: i64) -> Option<Vec<Value>> {
+    let document = document?;
     let tensors = document.get(key)?.as_array()?;
     let rows = usize::try_from(rows).ok()?;
     let records = (0..rows)
@@ -281,8 +309,8 @@ fn v2_row(tensor: &Value, k: usize) -> Value {
 }
 
 /// A stored JSON array (features or outputs), `None` when absent or unreadable.
-fn json_array(text: Option<&str>) -> Option<Vec<Value>> {
-    serde_json::from_str(text?).ok()
+fn json_array(text: Option<&[u8]>) -> Option<Vec<Value>> {
+    serde_json::from_slice(text?).ok()
 }
 
 /// `--since` as the stored time format: RFC 3339 with milliseconds, UTC.

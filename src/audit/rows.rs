@@ -7,14 +7,15 @@
 //! not copied) when every record is within the caps, so a batch of records costs the trail
 //! two texts it already has; V2 stores its request and answer documents the same way
 //! (layout `v2`; a side sent as Triton binary data is written as one V2 JSON document), and
-//! the view slices their tensors.
+//! the view slices their tensors. Large requests are stored as their tensors instead
+//! (binary.rs).
 
 use bytes::Bytes;
 use serde::Serializer;
 use serde::ser::{Serialize, SerializeMap};
 use serde_json::{Value, json};
 
-use super::{AuditEntry, AuditInputs, Outcome};
+use super::{AuditEntry, AuditInputs, Outcome, binary};
 use crate::inference::Outputs;
 use crate::inference::answers::{Column, Floats, Nested};
 use crate::repository::LoadedModel;
@@ -32,7 +33,8 @@ pub struct RowTexts {
     features: Bytes,
     outputs: Bytes,
     /// `None`: two JSON arrays with one element per record; `Some("v2")`: the V2 JSON
-    /// request and answer documents.
+    /// request and answer documents; `Some(binary::LAYOUT)`: the two documents in Triton's
+    /// binary form.
     layout: Option<&'static str>,
 }
 
@@ -121,45 +123,48 @@ impl RowTexts {
         }
     }
 
-    /// A V2 request and its answer as two V2 JSON documents (layout `v2`), when every input
-    /// and output has the records along its first dimension and no row is wider than the cap
-    /// (the view slices them by that dimension); otherwise `None`, and the caller writes the
-    /// rows with [`RowTexts::new`]. A side that went over the wire as JSON is kept as sent
-    /// (`request`, `answer`); one that went as Triton binary data is written from its tensors,
-    /// flat, once per request rather than once per record.
+    /// A V2 request and its answer as the trail keeps them, when every input and output has
+    /// the records along its first dimension and no row is wider than the cap (the view and
+    /// the readback slice them by that dimension); otherwise `None`, and the caller writes
+    /// the rows with [`RowTexts::new`]. Both sides sent as JSON (`request`, `answer`) are kept
+    /// as sent (layout `v2`), unless the request is large; a large request, or one with a side
+    /// in Triton's binary form, is kept as its tensors ([`RowTexts::tensors`]).
     pub fn v2(
         inputs: &[Tensor],
         outputs: &Outputs,
         request: Option<Bytes>,
         answer: Option<Bytes>,
     ) -> Option<RowTexts> {
-        let rows = *inputs.first()?.shape().first()?;
-        let fits = |t: &Tensor| {
-            t.shape().first() == Some(&rows)
-                && t.shape().iter().skip(1).product::<usize>() <= MAX_ROW_ELEMENTS
+        let (Some(request), Some(answer)) = (request, answer) else {
+            return RowTexts::tensors(inputs, outputs);
         };
-        let within = rows > 0
-            && request
-                .as_ref()
-                .is_none_or(|r| r.len() <= rows.saturating_mul(MAX_ROW_BYTES))
-            && inputs.iter().all(fits)
-            && outputs.iter().all(|(_, o)| fits(o.tensor()));
-        if !within {
+        if binary::wanted(inputs) {
+            return RowTexts::tensors(inputs, outputs);
+        }
+        let rows = sliceable_rows(inputs, outputs)?;
+        if request.len() > rows.saturating_mul(MAX_ROW_BYTES) {
             return None;
         }
-        let features =
-            request.unwrap_or_else(|| document("inputs", inputs.iter().map(V2Tensor).collect()));
-        let outputs = answer.unwrap_or_else(|| {
-            document(
-                "outputs",
-                outputs.iter().map(|(_, o)| V2Tensor(o.tensor())).collect(),
-            )
-        });
         Some(RowTexts {
             rows,
-            features,
-            outputs,
+            features: request,
+            outputs: answer,
             layout: Some("v2"),
+        })
+    }
+
+    /// The request's inputs and outputs as their tensors in Triton's binary form (layout
+    /// `v2-binary`, binary.rs), when every tensor has the records along its first dimension
+    /// and no row is wider than the cap; otherwise `None`.
+    pub fn tensors(inputs: &[Tensor], outputs: &Outputs) -> Option<RowTexts> {
+        let rows = sliceable_rows(inputs, outputs)?;
+        let features = binary::encode("inputs", inputs.iter())?;
+        let answers = binary::encode("outputs", outputs.iter().map(|(_, o)| o.tensor()))?;
+        Some(RowTexts {
+            rows,
+            features: features.into(),
+            outputs: answers.into(),
+            layout: Some(binary::LAYOUT),
         })
     }
 
@@ -180,8 +185,14 @@ impl RowTexts {
         self.layout
     }
 
+    /// Whether the two texts are binary documents (layout `v2-binary`) rather than JSON.
+    pub fn is_binary(&self) -> bool {
+        self.layout == Some(binary::LAYOUT)
+    }
+
     /// The features' JSON text. Both texts are serde_json's output or a body serde_json
-    /// parsed (which rejects invalid UTF-8), so they are UTF-8 JSON without a check here.
+    /// parsed (which rejects invalid UTF-8), so they are UTF-8 JSON without a check here;
+    /// except in layout `v2-binary`, where they are bytes ([`RowTexts::is_binary`]).
     pub fn features(&self) -> &[u8] {
         &self.features
     }
@@ -316,34 +327,27 @@ impl Serialize for OutputRow<'_> {
     }
 }
 
-/// `{key: [tensor, ...]}`, a V2 request (`inputs`) or answer (`outputs`) document.
-fn document(key: &str, tensors: Vec<V2Tensor<'_>>) -> Bytes {
-    let mut text = Vec::with_capacity(256);
-    let mut map = serde_json::Serializer::new(&mut text);
-    let written = (|| {
-        let mut m = map.serialize_map(Some(1))?;
-        m.serialize_entry(key, &tensors)?;
-        SerializeMap::end(m)
-    })();
-    // Writing into a Vec cannot fail, and every element is serializable.
-    debug_assert!(written.is_ok());
-    text.into()
+/// The records of a request whose every input and output has them along its first
+/// dimension, none wider than the cap (what the view and the readback can slice); `None`
+/// otherwise, or when there is no record.
+fn sliceable_rows(inputs: &[Tensor], outputs: &Outputs) -> Option<usize> {
+    let rows = *inputs.first()?.shape().first()?;
+    let fits = |t: &Tensor| {
+        t.shape().first() == Some(&rows)
+            && t.shape().iter().skip(1).product::<usize>() <= MAX_ROW_ELEMENTS
+    };
+    let within =
+        rows > 0 && inputs.iter().all(fits) && outputs.iter().all(|(_, o)| fits(o.tensor()));
+    within.then_some(rows)
 }
 
-/// A tensor as a V2 JSON document writes it, its data flat (BYTES as strings, f32 as f32).
-struct V2Tensor<'a>(&'a Tensor);
-
-impl Serialize for V2Tensor<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let t = self.0;
-        let elements = [t.shape().iter().product::<usize>()];
-        let mut map = s.serialize_map(Some(4))?;
-        map.serialize_entry("name", t.name())?;
-        map.serialize_entry("shape", t.shape())?;
-        map.serialize_entry("datatype", &t.datatype())?;
-        map.serialize_entry("data", &Nested(t.data(), 0, &elements, Floats::AsF32))?;
-        map.end()
-    }
+/// A tensor's elements as a V2 document's flat `data`: BYTES as strings, f32 in its
+/// shortest form (written as text and read back, so 0.1 stays 0.1 rather than the f64
+/// nearest the f32); `None` if they cannot be written.
+pub(super) fn tensor_data_json(t: &Tensor) -> Option<Value> {
+    let elements = [t.len()];
+    let text = serde_json::to_vec(&Nested(t.data(), 0, &elements, Floats::AsF32)).ok()?;
+    serde_json::from_slice(&text).ok()
 }
 
 /// Row `r` of every input tensor: `{name: value}`, the tensors sorted by name.
@@ -448,8 +452,9 @@ mod tests {
         .expect("tensor");
         let b = Tensor::new("b", vec![2], TensorData::Bool(vec![true, false])).expect("tensor");
         let texts = RowTexts::v2(&[x, s, b], &Vec::new(), None, None).expect("fits");
-        assert_eq!((texts.len(), texts.layout()), (2, Some("v2")));
-        let document: Value = serde_json::from_slice(texts.features()).expect("JSON");
+        assert_eq!((texts.len(), texts.layout()), (2, Some(binary::LAYOUT)));
+        assert!(texts.is_binary());
+        let document = binary::decode(texts.features()).expect("a binary document");
         assert_eq!(
             document,
             json!({"inputs": [
@@ -458,7 +463,7 @@ mod tests {
                 {"name": "b", "shape": [2], "datatype": "BOOL", "data": [true, false]}
             ]})
         );
-        let answer: Value = serde_json::from_slice(texts.outputs()).expect("JSON");
+        let answer = binary::decode(texts.outputs()).expect("a binary document");
         assert_eq!(answer, json!({"outputs": []}));
         // Records not along the first dimension: the per-record path instead.
         let odd = Tensor::new("o", vec![3], TensorData::I64(vec![1, 2, 3])).expect("tensor");

@@ -24,6 +24,13 @@ use rusqlite::{Connection, OpenFlags};
 /// documents sliced along their tensors' first dimension.
 macro_rules! predictions_view {
     () => {
+        concat!(predictions_view_body!(), ";")
+    };
+}
+
+/// The view of schema 3 and 4 without its closing semicolon, so that schema 5 can extend it.
+macro_rules! predictions_view_body {
+    () => {
         "CREATE VIEW predictions AS
         SELECT r.first_row + coalesce(e.key, 0) + 1 AS id,
                r.time, r.request_id, r.model, r.version, r.route,
@@ -68,7 +75,7 @@ macro_rules! predictions_view {
               FROM requests AS r JOIN json_each(r.features, '$.inputs[0].data') AS d
               WHERE r.layout = 'v2' AND d.key % (CASE WHEN json_type(r.features, '$.inputs[0].data[0]') = 'array' THEN 1
                    ELSE json_array_length(r.features, '$.inputs[0].data')
-                        / (r.features ->> '$.inputs[0].shape[0]') END) = 0);"
+                        / (r.features ->> '$.inputs[0].shape[0]') END) = 0)"
     };
 }
 
@@ -166,6 +173,23 @@ const MIGRATIONS: &[&str] = &[
         FROM request_chunks AS c, json_each(c.requests) AS r;
     ",
         predictions_view!()
+    ),
+    // 5: large requests are stored as their tensors in Triton's binary form (`layout`
+    // 'v2-binary': a JSON header, then the tensors' bytes; binary.rs). SQL cannot decode
+    // them, so the view shows their records without features and outputs;
+    // `prediction-api audit` reads them.
+    concat!(
+        "DROP VIEW predictions;
+    ",
+        predictions_view_body!(),
+        "
+        UNION ALL
+        SELECT r.first_row + s.key + 1, r.time, r.request_id, r.model, r.version, r.route,
+               r.first_index + s.key, NULL, NULL, r.latency_ms, r.status, r.error
+        FROM requests AS r
+             JOIN json_each('[' || rtrim(replace(hex(zeroblob(r.rows)), '00', '0,'), ',') || ']')
+                  AS s
+        WHERE r.layout = 'v2-binary';"
     ),
 ];
 

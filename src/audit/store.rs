@@ -20,6 +20,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::binary;
 use super::rows::Row;
 
 /// A chunk closes once its text is this long: about 150 single-record requests share one
@@ -40,10 +41,11 @@ const INSERT_ROW: &str = "INSERT INTO request_rows (first_row, rows, time, reque
      version, route, features, outputs, latency_ms, status, error, layout) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
-/// Whether a request goes to its own row rather than into a chunk.
+/// Whether a request goes to its own row rather than into a chunk: a large one, or one
+/// stored as binary tensors (a chunk holds JSON only).
 pub fn wants_own_row(row: &Row<'_>) -> bool {
     let texts = |t: Option<&[u8]>| t.map_or(0, <[u8]>::len);
-    texts(row.features) + texts(row.outputs) > OWN_ROW_BYTES
+    row.layout == Some(binary::LAYOUT) || texts(row.features) + texts(row.outputs) > OWN_ROW_BYTES
 }
 
 /// The chunk being filled; reused across chunks so its buffer is allocated once.
@@ -132,13 +134,18 @@ impl Chunk {
     /// Inserts `row` into `request_rows` (in the caller's transaction), numbered after the
     /// chunk's requests; the chunk must be empty (inserted first), and its next request is
     /// numbered after this one.
-    pub fn insert_own_row(
+    pub fn insert_own_row<'a>(
         &mut self,
         tx: &rusqlite::Transaction<'_>,
-        row: &Row<'_>,
+        row: &Row<'a>,
     ) -> rusqlite::Result<()> {
         debug_assert!(self.is_empty(), "a chunk's records stay contiguous");
         let latency_ms = row.latency.as_micros() as f64 / 1e3;
+        // Binary tensors are bound as blobs: SQL's JSON functions must not take them for text.
+        let stored = |t: &'a [u8]| match row.layout {
+            Some(binary::LAYOUT) => ToSqlOutput::Borrowed(ValueRef::Blob(t)),
+            _ => json_text(t),
+        };
         tx.prepare_cached(INSERT_ROW)?.execute(rusqlite::params![
             self.first_row,
             row.rows,
@@ -147,8 +154,8 @@ impl Chunk {
             row.model,
             row.version,
             row.route,
-            row.features.map(json_text),
-            row.outputs.map(json_text),
+            row.features.map(stored),
+            row.outputs.map(stored),
             latency_ms,
             row.status,
             row.error,

@@ -531,3 +531,100 @@ fn the_byte_budget_drops_what_would_go_over_it_and_counts_it() {
     assert_eq!(c.rows_dropped.load(Ordering::Relaxed), 10);
     assert_eq!(received.try_iter().count(), 1);
 }
+
+/// A request stored as its tensors, between two small JSON ones.
+#[test]
+fn tensors_are_stored_as_blobs_counted_by_the_view_and_decoded_by_the_query() {
+    use crate::runtime::Output;
+    use crate::tensor::{Tensor, TensorData};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config(&dir, AuditMode::Async);
+    let a = Tensor::new("a", vec![3, 1], TensorData::F32(vec![5.1, 6.7, 0.1])).expect("a");
+    let b = Tensor::new("b", vec![3], TensorData::Bytes(vec![b"x".to_vec(); 3])).expect("b");
+    let label = Tensor::new("label", vec![3], TensorData::I64(vec![0, 2, 1])).expect("label");
+    let p = Tensor::new(
+        "p",
+        vec![3, 2],
+        TensorData::F32(vec![0.9, 0.1, 0.2, 0.8, 0.5, 0.5]),
+    )
+    .expect("p");
+    let outputs = vec![
+        ("label".to_string(), Output::Tensor(label)),
+        ("p".to_string(), Output::Tensor(p)),
+    ];
+    let rows = RowTexts::tensors(&[a, b], &outputs).expect("fits");
+    assert!(rows.is_binary());
+    let tensors = AuditEntry {
+        outcome: Outcome::Predicted { rows },
+        status: 200,
+        ..failed("tensors", SystemTime::now())
+    };
+    write_sessions(
+        &config,
+        vec![vec![predicted("before", 1), tensors, predicted("after", 1)]],
+    );
+    let conn = rusqlite::Connection::open(&config.path).expect("opens");
+    let (kind, layout): (String, String) = conn
+        .query_row(
+            "SELECT typeof(features), layout FROM request_rows WHERE request_id = 'tensors'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("its own row");
+    assert_eq!((kind.as_str(), layout.as_str()), ("blob", "v2-binary"));
+    let viewed: Vec<(i64, String, Option<String>)> = conn
+        .prepare("SELECT id, request_id, features FROM predictions ORDER BY id")
+        .expect("view")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("reads")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let ids: Vec<(i64, &str, bool)> = viewed
+        .iter()
+        .map(|(id, request, features)| (*id, request.as_str(), features.is_some()))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            (1, "before", true),
+            (2, "tensors", false),
+            (3, "tensors", false),
+            (4, "tensors", false),
+            (5, "after", true)
+        ]
+    );
+    drop(conn);
+    let printed = printed(&newest(&config.path, 10));
+    let decoded: Vec<(Value, Value, Value)> = printed
+        .iter()
+        .filter(|r| r["request_id"] == "tensors")
+        .map(|r| {
+            (
+                r["row"].clone(),
+                r["features"].clone(),
+                r["outputs"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decoded,
+        [
+            (
+                serde_json::json!(0),
+                serde_json::json!({"a": [5.1], "b": "x"}),
+                serde_json::json!({"label": 0, "p": [0.9, 0.1]})
+            ),
+            (
+                serde_json::json!(1),
+                serde_json::json!({"a": [6.7], "b": "x"}),
+                serde_json::json!({"label": 2, "p": [0.2, 0.8]})
+            ),
+            (
+                serde_json::json!(2),
+                serde_json::json!({"a": [0.1], "b": "x"}),
+                serde_json::json!({"label": 1, "p": [0.5, 0.5]})
+            ),
+        ]
+    );
+    assert_eq!(printed.len(), 5);
+}

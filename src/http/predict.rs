@@ -11,7 +11,7 @@ use super::body::SentJson;
 use super::error::{ApiError, unprocessable};
 use super::state::AppState;
 use super::trail::{Scored, Trail};
-use crate::audit::{AuditInputs, RowTexts};
+use crate::audit::{self, AuditInputs, RowTexts};
 use crate::inference::answers::RecordAnswers;
 use crate::inference::{self, records};
 
@@ -44,8 +44,8 @@ async fn score(
             ));
         }
     };
-    let (outputs, elements) = if rows.is_empty() {
-        (Vec::new(), 0)
+    let (outputs, elements, kept) = if rows.is_empty() {
+        (Vec::new(), 0, None)
     } else {
         let inputs = records::tensors_from_records(&model, &rows)?;
         // Records that became tensors hold exactly this many elements each.
@@ -53,18 +53,24 @@ async fn score(
             .iter()
             .map(|t| t.shape().iter().skip(1).product::<usize>())
             .sum();
+        // A large request is stored as its tensors: a copy of them is far cheaper for the
+        // trail than the body's and answer's text.
+        let kept =
+            (state.audit.is_enabled() && audit::stored_as_tensors(&inputs)).then(|| inputs.clone());
         let outputs = inference::infer(model.clone(), inputs, None)
             .await
             .map_err(unprocessable)?;
-        (outputs, elements)
+        (outputs, elements, kept)
     };
     let answer = serde_json::to_vec(&RecordAnswers::new(&model, &outputs, rows.len(), single))
         .map_err(|e| ApiError::Internal(format!("cannot write the answer: {e}")))?;
     let answer = Bytes::from(answer);
-    let as_sent = state
-        .audit
-        .is_enabled()
-        .then(|| RowTexts::as_sent(&rows, Some(elements), sent, answer.clone(), single));
+    let as_sent = state.audit.is_enabled().then(|| {
+        kept.and_then(|inputs| RowTexts::tensors(&inputs, &outputs))
+            .unwrap_or_else(|| {
+                RowTexts::as_sent(&rows, Some(elements), sent, answer.clone(), single)
+            })
+    });
     Ok(Scored {
         model,
         inputs: AuditInputs::Records(rows),

@@ -22,6 +22,7 @@ mod request;
 mod response;
 mod wire;
 
+pub(crate) use binary::encode as encode_binary;
 pub use binary::{parse_header_length, split_body};
 pub use data::{Tensor, TensorData};
 pub use error::TensorError;

@@ -233,26 +233,99 @@ async fn triton_binary_requests_read_back_like_their_json_twin() {
     .await;
     post_binary(&app, &rows_sent, false).await;
     post_binary(&app, &rows_sent, true).await;
-    let stored = rows(
-        &path,
-        "SELECT p.row_index, p.features, p.outputs, r.layout FROM predictions p \
-         JOIN requests r ON r.request_id = p.request_id ORDER BY p.id",
+    let layouts = rows(&path, "SELECT layout FROM requests ORDER BY first_row");
+    assert_eq!(
+        layouts,
+        [[json!("v2")], [json!("v2-binary")], [json!("v2-binary")]],
+        "the JSON request as sent, the binary ones as their tensors"
     );
-    assert_eq!(stored.len(), 6, "three requests of two records");
-    let text =
-        |v: &Value| -> Value { serde_json::from_str(v.as_str().expect("text")).expect("JSON") };
-    for (k, row) in stored.iter().enumerate() {
-        let twin = &stored[k % 2];
-        assert_eq!(row[0], twin[0]);
-        assert_eq!(text(&row[1]), text(&twin[1]), "features of row {k}");
-        assert_eq!(text(&row[2]), text(&twin[2]), "outputs of row {k}");
+    assert_eq!(count(&path), 6, "three requests of two records");
+    let read = read_back(&path, 100);
+    assert_eq!(read.len(), 6);
+    for (k, record) in read.iter().enumerate() {
+        let twin = &read[k % 2];
+        assert_eq!(record["row"], twin["row"]);
         assert_eq!(
-            row[3], "v2",
-            "one document per request, not one text per record"
+            record["features"], twin["features"],
+            "features of record {k}"
         );
+        assert_eq!(record["outputs"], twin["outputs"], "outputs of record {k}");
     }
-    assert_eq!(text(&stored[3][1])["petal_length"], json!([5.2]));
-    assert_eq!(text(&stored[5][2])["label"], text(&stored[1][2])["label"]);
+    assert_eq!(read[3]["features"]["petal_length"], json!([5.2]));
+    assert!(read[5]["outputs"]["label"].is_string() || read[5]["outputs"]["label"].is_number());
+}
+
+/// What `prediction-api audit --db <path> --limit <limit>` prints.
+fn read_back(path: &Path, limit: u64) -> Vec<Value> {
+    let query = prediction_api::audit::query::AuditQuery {
+        db: path.to_path_buf(),
+        model: None,
+        since: None,
+        limit,
+    };
+    let mut out = Vec::new();
+    prediction_api::audit::query::run(&query, &mut out).expect("reads the trail");
+    String::from_utf8_lossy(&out)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_large_batch_is_stored_as_its_tensors_and_read_back_record_by_record() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config, path) = audited(dir.path(), AuditMode::Durable);
+    let app = TestApp::spawn_with(config).await;
+    let records: Vec<Value> = (0..300)
+        .map(|i| {
+            json!({"sepal_length": 4.0 + (i % 40) as f64 / 10.0, "sepal_width": 3.0,
+                   "petal_length": 1.0 + (i % 60) as f64 / 10.0, "petal_width": 0.5})
+        })
+        .collect();
+    let answers =
+        json_with_status(app.post_json("/predict/iris", &json!(records)).await, 200).await;
+    let answers = answers.as_array().expect("an array of answers");
+    let layouts = rows(&path, "SELECT layout, rows FROM requests");
+    assert_eq!(layouts, [[json!("v2-binary"), json!(300)]]);
+    assert_eq!(count(&path), 300, "one view row per record");
+    let read = read_back(&path, 1_000);
+    assert_eq!(read.len(), 300);
+    for (k, record) in read.iter().enumerate() {
+        assert_eq!(record["row"], k);
+        assert_eq!(record["route"], "/predict/{model}");
+        for feature in IRIS_FEATURES {
+            assert_eq!(
+                record["features"][feature],
+                json!([records[k][feature]]),
+                "record {k}, {feature}"
+            );
+        }
+        let outputs = record["outputs"].as_object().expect("outputs by name");
+        assert!(!outputs.is_empty(), "record {k}: {record}");
+        // The stored probabilities are the ones the answer gave, in class order.
+        let probabilities: Vec<f64> = outputs
+            .values()
+            .find_map(|v| v.as_array().filter(|a| a.len() == 3))
+            .expect("a probability row")
+            .iter()
+            .map(|p| p.as_f64().expect("a number"))
+            .collect();
+        let mut answered: Vec<f64> = answers[k]["probabilities"]
+            .as_object()
+            .expect("probabilities by class")
+            .values()
+            .map(|p| p.as_f64().expect("a number"))
+            .collect();
+        let mut stored = probabilities.clone();
+        answered.sort_by(f64::total_cmp);
+        stored.sort_by(f64::total_cmp);
+        for (a, b) in answered.iter().zip(&stored) {
+            assert!(
+                (a - b).abs() < 1e-6,
+                "record {k}: {answered:?} vs {stored:?}"
+            );
+        }
+    }
 }
 
 #[tokio::test]

@@ -1,0 +1,152 @@
+//! Large requests stored as their tensors (layout `v2-binary`): each side is a V2 document in
+//! Triton's binary tensor form, a JSON header naming each tensor's datatype, shape and
+//! `binary_data_size`, followed by the tensors' little-endian bytes.
+//!
+//! Why: a batch's records as JSON text cost the trail every byte three times in the kernel
+//! (the WAL write, the checkpoint's read of it and its write to the database), about 1.5 ns a
+//! byte here, and a 1,000-record iris request is ≈ 200 KB of JSON against ≈ 36 KB of tensors
+//! (BENCHMARKS.md). The tensors are copied as they are, with no formatting. SQL readers see
+//! these rows in the `predictions` view without their features and outputs;
+//! `prediction-api audit` decodes them ([`decode`]) into the rows a V2 JSON request would
+//! have given.
+
+use serde_json::{Map, Value, json};
+
+use crate::tensor::{RequestInput, Tensor, encode_binary};
+
+/// The `layout` of a request stored this way.
+pub const LAYOUT: &str = "v2-binary";
+
+/// Requests whose input tensors hold at least this many elements are stored as tensors
+/// (iris: 128 records; housing: 64). Smaller ones stay JSON text, readable from SQL, where
+/// the per-request cost outweighs the bytes.
+pub const FROM_ELEMENTS: usize = 512;
+
+/// Whether a request with these inputs is stored as tensors.
+pub fn wanted(inputs: &[Tensor]) -> bool {
+    inputs.iter().map(Tensor::len).sum::<usize>() >= FROM_ELEMENTS
+}
+
+/// `{"<key>": [header…]}` followed by every tensor's bytes, in order; `None` if a tensor
+/// cannot be written in binary form (a BYTES element over 4 GiB).
+pub fn encode<'a>(key: &str, tensors: impl Iterator<Item = &'a Tensor>) -> Option<Vec<u8>> {
+    let mut data = Vec::new();
+    let mut headers = Vec::new();
+    for tensor in tensors {
+        let start = data.len();
+        encode_binary(tensor.name(), tensor.data(), &mut data).ok()?;
+        headers.push(json!({
+            "name": tensor.name(),
+            "datatype": tensor.datatype(),
+            "shape": tensor.shape(),
+            "parameters": {"binary_data_size": data.len() - start},
+        }));
+    }
+    let mut stored = serde_json::to_vec(&json!({ key: headers })).ok()?;
+    stored.extend_from_slice(&data);
+    Some(stored)
+}
+
+/// A stored side as the V2 JSON document it stands for (`{"<key>": [{name, shape,
+/// datatype, data}]}`, data flat), or `None` when the bytes are not such a document. NaN and
+/// infinities read back as `null`, bytes that are not UTF-8 as U+FFFD.
+pub fn decode(stored: &[u8]) -> Option<Value> {
+    let mut header = serde_json::Deserializer::from_slice(stored).into_iter::<Map<String, Value>>();
+    let document = header.next()?.ok()?;
+    let mut binary = stored.get(header.byte_offset()..)?;
+    let (key, entries) = document.into_iter().next()?;
+    let mut tensors = Vec::new();
+    for entry in entries.as_array()? {
+        let input: RequestInput = serde_json::from_value(entry.clone()).ok()?;
+        let tensor = input.decode(&mut binary).ok()?;
+        let data = super::rows::tensor_data_json(&tensor).unwrap_or(Value::Null);
+        tensors.push(json!({
+            "name": tensor.name(),
+            "shape": tensor.shape(),
+            "datatype": tensor.datatype(),
+            "data": data,
+        }));
+    }
+    if !binary.is_empty() {
+        return None;
+    }
+    Some(json!({ key: tensors }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor::TensorData;
+
+    fn tensor(name: &str, shape: Vec<usize>, data: TensorData) -> Tensor {
+        Tensor::new(name, shape, data).expect("tensor")
+    }
+
+    #[test]
+    fn every_datatype_round_trips_to_its_v2_json() {
+        let tensors = [
+            tensor("x", vec![2, 2], TensorData::F32(vec![5.1, 3.5, 1.4, 0.2])),
+            tensor("n", vec![2], TensorData::I64(vec![-3, 1 << 40])),
+            tensor("b", vec![2, 1], TensorData::Bool(vec![true, false])),
+            tensor(
+                "s",
+                vec![2],
+                TensorData::Bytes(vec![b"setosa".to_vec(), "é".as_bytes().to_vec()]),
+            ),
+        ];
+        let stored = encode("inputs", tensors.iter()).expect("encodes");
+        let document = decode(&stored).expect("decodes");
+        assert_eq!(
+            document,
+            json!({"inputs": [
+                {"name": "x", "shape": [2, 2], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]},
+                {"name": "n", "shape": [2], "datatype": "INT64", "data": [-3, 1_099_511_627_776_i64]},
+                {"name": "b", "shape": [2, 1], "datatype": "BOOL", "data": [true, false]},
+                {"name": "s", "shape": [2], "datatype": "BYTES", "data": ["setosa", "é"]},
+            ]})
+        );
+    }
+
+    #[test]
+    fn the_tensors_take_their_bytes_and_no_formatting() {
+        let x = tensor("x", vec![1000, 4], TensorData::F32(vec![5.1; 4000]));
+        let stored = encode("inputs", std::iter::once(&x)).expect("encodes");
+        assert!(stored.len() < 16_000 + 120, "{} bytes", stored.len());
+    }
+
+    #[test]
+    fn damaged_or_foreign_bytes_decode_to_nothing_without_panicking() {
+        let x = tensor("x", vec![3], TensorData::F32(vec![1.0, 2.0, 3.0]));
+        let stored = encode("outputs", std::iter::once(&x)).expect("encodes");
+        for cut in 0..stored.len() {
+            assert!(decode(&stored[..cut]).is_none(), "cut at {cut}");
+        }
+        let mut longer = stored.clone();
+        longer.push(0);
+        assert!(decode(&longer).is_none());
+        assert!(decode(b"[1,2,3]").is_none());
+        assert!(decode(br#"{"inputs":[{"name":"x","shape":[-1],"datatype":"FP32"}]}"#).is_none());
+        assert_eq!(
+            decode(&stored).expect("whole")["outputs"][0]["data"],
+            json!([1.0, 2.0, 3.0])
+        );
+    }
+
+    #[test]
+    fn values_json_cannot_hold_are_read_back_as_null_or_replaced() {
+        let x = tensor("x", vec![2], TensorData::F32(vec![f32::NAN, 1.0]));
+        let s = tensor("s", vec![1], TensorData::Bytes(vec![vec![0xff, 0xfe]]));
+        let stored = encode("outputs", [&x, &s].into_iter()).expect("encodes");
+        let document = decode(&stored).expect("decodes");
+        assert_eq!(document["outputs"][0]["data"], json!([null, 1.0]));
+        assert_eq!(document["outputs"][1]["data"], json!(["\u{fffd}\u{fffd}"]));
+    }
+
+    #[test]
+    fn the_threshold_counts_every_input_element() {
+        let narrow = tensor("a", vec![127, 4], TensorData::F32(vec![0.0; 508]));
+        let wide = tensor("a", vec![128, 4], TensorData::F32(vec![0.0; 512]));
+        assert!(!wanted(std::slice::from_ref(&narrow)));
+        assert!(wanted(std::slice::from_ref(&wide)));
+    }
+}
