@@ -10,9 +10,11 @@
 //! `prediction-api audit` decodes them ([`decode`]) into the rows a V2 JSON request would
 //! have given.
 
+use serde::Serializer;
+use serde::ser::{Serialize, SerializeMap};
 use serde_json::{Map, Value, json};
 
-use crate::tensor::{RequestInput, Tensor, encode_binary};
+use crate::tensor::{RequestInput, Tensor, TensorData, encode_binary};
 
 /// The `layout` of a request stored this way.
 pub const LAYOUT: &str = "v2-binary";
@@ -28,23 +30,71 @@ pub fn wanted(inputs: &[Tensor]) -> bool {
 }
 
 /// `{"<key>": [header…]}` followed by every tensor's bytes, in order; `None` if a tensor
-/// cannot be written in binary form (a BYTES element over 4 GiB).
-pub fn encode<'a>(key: &str, tensors: impl Iterator<Item = &'a Tensor>) -> Option<Vec<u8>> {
-    let mut data = Vec::new();
-    let mut headers = Vec::new();
+/// cannot be written in binary form (a BYTES element over 4 GiB). The header is written
+/// straight from the tensors (no JSON tree) with each tensor's byte count worked out first,
+/// so the bytes are copied once, after it.
+pub fn encode<'a>(key: &str, tensors: impl Iterator<Item = &'a Tensor> + Clone) -> Option<Vec<u8>> {
+    let sizes: Vec<usize> = tensors.clone().map(binary_size).collect();
+    let headers: Vec<Header<'_>> = tensors
+        .clone()
+        .zip(&sizes)
+        .map(|(tensor, &size)| Header { tensor, size })
+        .collect();
+    let mut stored = Vec::with_capacity(sizes.iter().sum::<usize>() + 128 * sizes.len() + 16);
+    serde_json::to_writer(&mut stored, &Document { key, headers }).ok()?;
     for tensor in tensors {
-        let start = data.len();
-        encode_binary(tensor.name(), tensor.data(), &mut data).ok()?;
-        headers.push(json!({
-            "name": tensor.name(),
-            "datatype": tensor.datatype(),
-            "shape": tensor.shape(),
-            "parameters": {"binary_data_size": data.len() - start},
-        }));
+        encode_binary(tensor.name(), tensor.data(), &mut stored).ok()?;
     }
-    let mut stored = serde_json::to_vec(&json!({ key: headers })).ok()?;
-    stored.extend_from_slice(&data);
     Some(stored)
+}
+
+/// The bytes a tensor takes in binary form: BYTES elements carry a 4-byte length each.
+fn binary_size(tensor: &Tensor) -> usize {
+    match tensor.data() {
+        TensorData::Bytes(elements) => elements.iter().map(|e| e.len() + 4).sum(),
+        data => data.len() * tensor.datatype().element_size().unwrap_or(0),
+    }
+}
+
+/// `{"<key>": [{name, datatype, shape, parameters: {binary_data_size}}, …]}`.
+struct Document<'a> {
+    key: &'a str,
+    headers: Vec<Header<'a>>,
+}
+
+impl Serialize for Document<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry(self.key, &self.headers)?;
+        map.end()
+    }
+}
+
+struct Header<'a> {
+    tensor: &'a Tensor,
+    size: usize,
+}
+
+impl Serialize for Header<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(4))?;
+        map.serialize_entry("name", self.tensor.name())?;
+        map.serialize_entry("datatype", &self.tensor.datatype())?;
+        map.serialize_entry("shape", self.tensor.shape())?;
+        map.serialize_entry("parameters", &Parameters(self.size))?;
+        map.end()
+    }
+}
+
+/// `{"binary_data_size": n}`.
+struct Parameters(usize);
+
+impl Serialize for Parameters {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry("binary_data_size", &self.0)?;
+        map.end()
+    }
 }
 
 /// A stored side as the V2 JSON document it stands for (`{"<key>": [{name, shape,
@@ -76,7 +126,6 @@ pub fn decode(stored: &[u8]) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tensor::TensorData;
 
     fn tensor(name: &str, shape: Vec<usize>, data: TensorData) -> Tensor {
         Tensor::new(name, shape, data).expect("tensor")
@@ -105,6 +154,30 @@ mod tests {
                 {"name": "s", "shape": [2], "datatype": "BYTES", "data": ["setosa", "é"]},
             ]})
         );
+    }
+
+    #[test]
+    fn the_header_declares_each_tensor_s_byte_count() {
+        let s = tensor(
+            "s",
+            vec![2],
+            TensorData::Bytes(vec![b"ab".to_vec(), Vec::new()]),
+        );
+        let x = tensor("x", vec![3], TensorData::F64(vec![1.0, 2.0, 3.0]));
+        let stored = encode("outputs", [&s, &x].into_iter()).expect("encodes");
+        let header: Value = serde_json::Deserializer::from_slice(&stored)
+            .into_iter()
+            .next()
+            .expect("a header")
+            .expect("JSON");
+        let sizes: Vec<&Value> = header["outputs"]
+            .as_array()
+            .expect("tensors")
+            .iter()
+            .map(|t| &t["parameters"]["binary_data_size"])
+            .collect();
+        assert_eq!(sizes, [&json!(10), &json!(24)]);
+        assert_eq!(header["outputs"][1]["datatype"], "FP64");
     }
 
     #[test]

@@ -4,11 +4,11 @@
 //! The arrays are made on the request's own thread, where its inputs and outputs are still in
 //! cache and are freed by the thread that allocated them; the writer thread only stores them
 //! (store.rs). `/predict` stores the body and the answer as they went over the wire (shared,
-//! not copied) when every record is within the caps, so a batch of records costs the trail
-//! two texts it already has; V2 stores its request and answer documents the same way
-//! (layout `v2`; a side sent as Triton binary data is written as one V2 JSON document), and
-//! the view slices their tensors. Large requests are stored as their tensors instead
-//! (binary.rs).
+//! not copied) when every record is within the caps, so a small batch costs the trail two
+//! texts it already has; V2 JSON stores its request and answer documents the same way
+//! (layout `v2`), and the view slices their tensors. Large requests, and V2 requests with a
+//! side in Triton's binary form, are stored as their tensors instead (layout `v2-binary`,
+//! binary.rs): bytes copied as they are, about a fifth of their JSON.
 
 use bytes::Bytes;
 use serde::Serializer;

@@ -14,7 +14,9 @@
 //! request and answer documents as they went over the wire, and the view slices each input
 //! and output tensor along its first dimension: row `k` of a tensor is `data[k]` when the
 //! data is nested or the shape has one dimension, else the `k`-th run of
-//! `len(data) / shape[0]` elements.
+//! `len(data) / shape[0]` elements. A request with `layout` 'v2-binary' (schema 5) holds
+//! its tensors in Triton's binary form as BLOBs (binary.rs): the view lists its records
+//! without features and outputs, and `prediction-api audit` decodes them.
 
 use std::path::Path;
 
