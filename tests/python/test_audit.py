@@ -58,6 +58,30 @@ def test_every_predicted_record_is_one_row(repository, tmp_path):
     assert lines[-1]["features"] == IRIS
 
 
+def test_a_large_batch_is_counted_by_the_view_and_decoded_by_the_cli(repository, tmp_path):
+    db = tmp_path / "audit" / "predictions.db"
+    records = [{**IRIS, "petal_length": round(1.0 + i / 100, 2)} for i in range(300)]
+    with running_server(repository, "--audit-db", str(db)) as url:
+        r = requests.post(f"{url}/predict/iris", json=records, headers={"x-request-id": "big"}, timeout=30)
+        assert r.status_code == 200, r.text
+        answers = r.json()
+    assert count_rows(db, "request_id = ?", ("big",)) == 300
+    with sqlite3.connect(db) as conn:
+        layout, kind = conn.execute(
+            "SELECT layout, typeof(features) FROM requests WHERE request_id = 'big'").fetchone()
+    assert (layout, kind) == ("v2-binary", "blob")
+
+    out = subprocess.run([str(SERVER), "audit", "--db", str(db), "--limit", "300"],
+                         capture_output=True, text=True, timeout=30, check=True)
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [line["row"] for line in lines] == list(range(300))
+    for line, record, answer in zip(lines, records, answers):
+        features = {name: value[0] for name, value in line["features"].items()}
+        assert features == pytest.approx(record, rel=1e-6)
+        probabilities = next(v for v in line["outputs"].values() if isinstance(v, list) and len(v) == 3)
+        assert sorted(probabilities) == pytest.approx(sorted(answer["probabilities"].values()), abs=1e-6)
+
+
 def start(repository, db, port):
     cmd = [str(SERVER), "--host", "127.0.0.1", "--port", str(port), "--model-repository", str(repository),
            "--audit-db", str(db), "--audit-mode", "durable"]
