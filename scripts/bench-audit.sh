@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The audit trail's cost: the load harness (bench/run.py) runs the server with the trail off,
-# async and durable in every round (the order alternating), each on its own fresh database,
-# and reports each mode's throughput against off round by round, with a 95% confidence
+# async and durable in every round (the order alternating), each mode writing its own
+# database (new for the run, growing across its rounds), and reports each mode's throughput against off round by round, with a 95% confidence
 # interval for the median ratio. Single rounds here vary by ±30%: use 40 rounds for ±5%.
 # Usage: scripts/bench-audit.sh [rounds] [seconds] [connections] [workloads]
 #        (defaults 10 5 64 iris-1,housing-1; batches: iris-1000,v2-json-100,v2-binary-100)

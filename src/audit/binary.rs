@@ -2,25 +2,26 @@
 //! Triton's binary tensor form, a JSON header naming each tensor's datatype, shape and
 //! `binary_data_size`, followed by the tensors' little-endian bytes.
 //!
-//! Why: a batch's records as JSON text cost the trail every byte three times in the kernel
-//! (the WAL write, the checkpoint's read of it and its write to the database), about 1.5 ns a
-//! byte here, and a 1,000-record iris request is ≈ 200 KB of JSON against ≈ 36 KB of tensors
-//! (BENCHMARKS.md). The tensors are copied as they are, with no formatting. SQL readers see
+//! Why: the trail pays for every stored byte, about 3 ns here: three kernel copies (the WAL
+//! write, the checkpoint's read of it and its write to the database), the WAL checksum and
+//! SQLite's own copy. A 1,000-record iris request is ≈ 200 KB of JSON against ≈ 41 KB of
+//! tensors (BENCHMARKS.md). The tensors are copied as they are, with no formatting. SQL readers see
 //! these rows in the `predictions` view without their features and outputs;
 //! `prediction-api audit` decodes them ([`decode`]) into the rows a V2 JSON request would
 //! have given.
 
-use serde::Serializer;
-use serde::ser::{Serialize, SerializeMap};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
+use crate::contract::DataType;
 use crate::tensor::{RequestInput, Tensor, TensorData, encode_binary};
 
 /// The `layout` of a request stored this way.
 pub const LAYOUT: &str = "v2-binary";
 
 /// Requests whose input tensors hold at least this many elements are stored as tensors
-/// (iris: 128 records; housing: 64). Smaller ones stay JSON text, readable from SQL, where
+/// (iris: 128 records; housing: 35). Smaller ones stay JSON text, readable from SQL, where
 /// the per-request cost outweighs the bytes.
 pub const FROM_ELEMENTS: usize = 512;
 
@@ -38,7 +39,14 @@ pub fn encode<'a>(key: &str, tensors: impl Iterator<Item = &'a Tensor> + Clone) 
     let headers: Vec<Header<'_>> = tensors
         .clone()
         .zip(&sizes)
-        .map(|(tensor, &size)| Header { tensor, size })
+        .map(|(tensor, &size)| Header {
+            name: tensor.name(),
+            datatype: tensor.datatype(),
+            shape: tensor.shape(),
+            parameters: Parameters {
+                binary_data_size: size,
+            },
+        })
         .collect();
     let mut stored = Vec::with_capacity(sizes.iter().sum::<usize>() + 128 * sizes.len() + 16);
     serde_json::to_writer(&mut stored, &Document { key, headers }).ok()?;
@@ -70,44 +78,38 @@ impl Serialize for Document<'_> {
     }
 }
 
+/// One tensor's entry in the header.
+#[derive(Serialize)]
 struct Header<'a> {
-    tensor: &'a Tensor,
-    size: usize,
+    name: &'a str,
+    datatype: DataType,
+    shape: &'a [usize],
+    parameters: Parameters,
 }
 
-impl Serialize for Header<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(4))?;
-        map.serialize_entry("name", self.tensor.name())?;
-        map.serialize_entry("datatype", &self.tensor.datatype())?;
-        map.serialize_entry("shape", self.tensor.shape())?;
-        map.serialize_entry("parameters", &Parameters(self.size))?;
-        map.end()
-    }
-}
-
-/// `{"binary_data_size": n}`.
-struct Parameters(usize);
-
-impl Serialize for Parameters {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(1))?;
-        map.serialize_entry("binary_data_size", &self.0)?;
-        map.end()
-    }
+#[derive(Serialize)]
+struct Parameters {
+    binary_data_size: usize,
 }
 
 /// A stored side as the V2 JSON document it stands for (`{"<key>": [{name, shape,
-/// datatype, data}]}`, data flat), or `None` when the bytes are not such a document. NaN and
-/// infinities read back as `null`, bytes that are not UTF-8 as U+FFFD.
-pub fn decode(stored: &[u8]) -> Option<Value> {
+/// datatype, data}]}`, data flat), or `None` when the bytes are not what [`encode`] wrote
+/// under `key`: one key, every tensor in binary form, every byte claimed. NaN and infinities
+/// read back as `null`, bytes that are not UTF-8 as U+FFFD.
+pub fn decode(stored: &[u8], key: &str) -> Option<Value> {
     let mut header = serde_json::Deserializer::from_slice(stored).into_iter::<Map<String, Value>>();
-    let document = header.next()?.ok()?;
+    let mut document = header.next()?.ok()?;
     let mut binary = stored.get(header.byte_offset()..)?;
-    let (key, entries) = document.into_iter().next()?;
-    let mut tensors = Vec::new();
-    for entry in entries.as_array()? {
-        let input: RequestInput = serde_json::from_value(entry.clone()).ok()?;
+    let entries = match (document.remove(key)?, document.is_empty()) {
+        (Value::Array(entries), true) => entries,
+        _ => return None,
+    };
+    let mut tensors = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let input: RequestInput = serde_json::from_value(entry).ok()?;
+        if input.data.is_some() {
+            return None;
+        }
         let tensor = input.decode(&mut binary).ok()?;
         let data = super::rows::tensor_data_json(&tensor).unwrap_or(Value::Null);
         tensors.push(json!({
@@ -144,7 +146,7 @@ mod tests {
             ),
         ];
         let stored = encode("inputs", tensors.iter()).expect("encodes");
-        let document = decode(&stored).expect("decodes");
+        let document = decode(&stored, "inputs").expect("decodes");
         assert_eq!(
             document,
             json!({"inputs": [
@@ -192,17 +194,20 @@ mod tests {
         let x = tensor("x", vec![3], TensorData::F32(vec![1.0, 2.0, 3.0]));
         let stored = encode("outputs", std::iter::once(&x)).expect("encodes");
         for cut in 0..stored.len() {
-            assert!(decode(&stored[..cut]).is_none(), "cut at {cut}");
+            assert!(decode(&stored[..cut], "outputs").is_none(), "cut at {cut}");
         }
         let mut longer = stored.clone();
         longer.push(0);
-        assert!(decode(&longer).is_none());
-        assert!(decode(b"[1,2,3]").is_none());
-        assert!(decode(br#"{"inputs":[{"name":"x","shape":[-1],"datatype":"FP32"}]}"#).is_none());
-        assert_eq!(
-            decode(&stored).expect("whole")["outputs"][0]["data"],
-            json!([1.0, 2.0, 3.0])
-        );
+        assert!(decode(&longer, "outputs").is_none());
+        assert!(decode(&stored, "inputs").is_none(), "another side's key");
+        assert!(decode(b"[1,2,3]", "outputs").is_none());
+        let inline = br#"{"outputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}"#;
+        assert!(decode(inline, "outputs").is_none(), "data in the header");
+        assert!(decode(br#"{"outputs":[],"inputs":[]}"#, "outputs").is_none());
+        let negative = br#"{"outputs":[{"name":"x","shape":[-1],"datatype":"FP32"}]}"#;
+        assert!(decode(negative, "outputs").is_none());
+        let whole = decode(&stored, "outputs").expect("whole");
+        assert_eq!(whole["outputs"][0]["data"], json!([1.0, 2.0, 3.0]));
     }
 
     #[test]
@@ -210,7 +215,7 @@ mod tests {
         let x = tensor("x", vec![2], TensorData::F32(vec![f32::NAN, 1.0]));
         let s = tensor("s", vec![1], TensorData::Bytes(vec![vec![0xff, 0xfe]]));
         let stored = encode("outputs", [&x, &s].into_iter()).expect("encodes");
-        let document = decode(&stored).expect("decodes");
+        let document = decode(&stored, "outputs").expect("decodes");
         assert_eq!(document["outputs"][0]["data"], json!([null, 1.0]));
         assert_eq!(document["outputs"][1]["data"], json!(["\u{fffd}\u{fffd}"]));
     }

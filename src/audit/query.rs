@@ -203,12 +203,12 @@ fn records_of(request: Stored) -> Vec<Value> {
         ),
         Some(binary::LAYOUT) => (
             v2_rows(
-                request.features.as_deref().and_then(binary::decode),
+                binary_document(request.features.as_deref(), "inputs"),
                 "inputs",
                 rows,
             ),
             v2_rows(
-                request.outputs.as_deref().and_then(binary::decode),
+                binary_document(request.outputs.as_deref(), "outputs"),
                 "outputs",
                 rows,
             ),
@@ -261,6 +261,12 @@ fn stored_bytes(row: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<Opti
         ValueRef::Text(bytes) | ValueRef::Blob(bytes) => Some(bytes.to_vec()),
         _ => None,
     })
+}
+
+/// A stored binary document (binary.rs) as its V2 JSON document, `None` when absent or
+/// unreadable.
+fn binary_document(stored: Option<&[u8]>, key: &str) -> Option<Value> {
+    binary::decode(stored?, key)
 }
 
 /// A stored JSON document, `None` when absent or unreadable.

@@ -6,9 +6,10 @@
 //! (store.rs). `/predict` stores the body and the answer as they went over the wire (shared,
 //! not copied) when every record is within the caps, so a small batch costs the trail two
 //! texts it already has; V2 JSON stores its request and answer documents the same way
-//! (layout `v2`), and the view slices their tensors. Large requests, and V2 requests with a
-//! side in Triton's binary form, are stored as their tensors instead (layout `v2-binary`,
-//! binary.rs): bytes copied as they are, about a fifth of their JSON.
+//! (layout `v2`; a side sent as Triton binary data is written as one V2 JSON document), and
+//! the view slices their tensors. Large requests are stored as their tensors instead (layout
+//! `v2-binary`, binary.rs): bytes copied as they are, about a fifth of the JSON of records
+//! with named fields, about as many bytes as V2 JSON tensors.
 
 use bytes::Bytes;
 use serde::Serializer;
@@ -19,7 +20,7 @@ use super::{AuditEntry, AuditInputs, Outcome, binary};
 use crate::inference::Outputs;
 use crate::inference::answers::{Column, Floats, Nested};
 use crate::repository::LoadedModel;
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, TensorData};
 
 /// Rows wider than this many elements (per input or output) are stored as a marker, so one
 /// huge tensor cannot blow up the database.
@@ -40,8 +41,15 @@ pub struct RowTexts {
 
 impl RowTexts {
     /// Writes each record's features (the record as sent, or each input tensor's row by name)
-    /// and outputs (by output name, as the record APIs answer them).
+    /// and outputs (by output name, as the record APIs answer them); a large request given as
+    /// tensors is kept as its tensors instead ([`RowTexts::tensors`]).
     pub fn new(model: &LoadedModel, inputs: &AuditInputs, outputs: &Outputs) -> RowTexts {
+        if let AuditInputs::Tensors(tensors) = inputs
+            && binary::wanted(tensors)
+            && let Some(rows) = RowTexts::tensors(tensors, outputs)
+        {
+            return rows;
+        }
         let rows = match inputs {
             AuditInputs::Records(records) => records.len(),
             AuditInputs::Tensors(tensors) => tensors
@@ -126,38 +134,53 @@ impl RowTexts {
     /// A V2 request and its answer as the trail keeps them, when every input and output has
     /// the records along its first dimension and no row is wider than the cap (the view and
     /// the readback slice them by that dimension); otherwise `None`, and the caller writes
-    /// the rows with [`RowTexts::new`]. Both sides sent as JSON (`request`, `answer`) are kept
-    /// as sent (layout `v2`), unless the request is large; a large request, or one with a side
-    /// in Triton's binary form, is kept as its tensors ([`RowTexts::tensors`]).
+    /// the rows with [`RowTexts::new`]. A large request is kept as its tensors
+    /// ([`RowTexts::tensors`]); a smaller one as two V2 JSON documents (layout `v2`), a side
+    /// that went over the wire as JSON as sent (`request`, `answer`), one that went as Triton
+    /// binary data written from its tensors, flat, once per request rather than once per
+    /// record.
     pub fn v2(
         inputs: &[Tensor],
         outputs: &Outputs,
         request: Option<Bytes>,
         answer: Option<Bytes>,
     ) -> Option<RowTexts> {
-        let (Some(request), Some(answer)) = (request, answer) else {
-            return RowTexts::tensors(inputs, outputs);
-        };
         if binary::wanted(inputs) {
             return RowTexts::tensors(inputs, outputs);
         }
         let rows = sliceable_rows(inputs, outputs)?;
-        if request.len() > rows.saturating_mul(MAX_ROW_BYTES) {
+        if request
+            .as_ref()
+            .is_some_and(|r| r.len() > rows.saturating_mul(MAX_ROW_BYTES))
+        {
             return None;
         }
+        let features =
+            request.unwrap_or_else(|| document("inputs", inputs.iter().map(V2Tensor).collect()));
+        let outputs = answer.unwrap_or_else(|| {
+            document(
+                "outputs",
+                outputs.iter().map(|(_, o)| V2Tensor(o.tensor())).collect(),
+            )
+        });
         Some(RowTexts {
             rows,
-            features: request,
-            outputs: answer,
+            features,
+            outputs,
             layout: Some("v2"),
         })
     }
 
     /// The request's inputs and outputs as their tensors in Triton's binary form (layout
     /// `v2-binary`, binary.rs), when every tensor has the records along its first dimension
-    /// and no row is wider than the cap; otherwise `None`.
+    /// and no row is wider than the caps (elements, and bytes of BYTES elements); otherwise
+    /// `None`, and the JSON paths write markers for the rows over them.
     pub fn tensors(inputs: &[Tensor], outputs: &Outputs) -> Option<RowTexts> {
         let rows = sliceable_rows(inputs, outputs)?;
+        let all = || inputs.iter().chain(outputs.iter().map(|(_, o)| o.tensor()));
+        if !all().all(|t| text_rows_within_cap(t, rows)) {
+            return None;
+        }
         let features = binary::encode("inputs", inputs.iter())?;
         let answers = binary::encode("outputs", outputs.iter().map(|(_, o)| o.tensor()))?;
         Some(RowTexts {
@@ -260,7 +283,7 @@ pub struct Row<'a> {
     pub route: &'a str,
     /// Records in the request (1 for a failed request).
     pub rows: i64,
-    /// JSON texts ([`RowTexts::features`]).
+    /// JSON texts, or binary documents in layout `v2-binary` ([`RowTexts::features`]).
     pub features: Option<&'a [u8]>,
     pub outputs: Option<&'a [u8]>,
     pub latency: std::time::Duration,
@@ -270,6 +293,11 @@ pub struct Row<'a> {
 }
 
 impl<'a> Row<'a> {
+    /// Whether the texts are binary tensors (binary.rs) rather than JSON.
+    pub fn is_binary(&self) -> bool {
+        self.layout == Some(binary::LAYOUT)
+    }
+
     pub fn of(entry: &'a AuditEntry, time: &'a str) -> Row<'a> {
         let (features, outputs, error, layout) = match &entry.outcome {
             Outcome::Failed { error } => (None, None, Some(error.as_str()), None),
@@ -348,6 +376,48 @@ pub(super) fn tensor_data_json(t: &Tensor) -> Option<Value> {
     let elements = [t.len()];
     let text = serde_json::to_vec(&Nested(t.data(), 0, &elements, Floats::AsF32)).ok()?;
     serde_json::from_slice(&text).ok()
+}
+
+/// Whether every row of a BYTES tensor holds at most [`MAX_ROW_BYTES`] of text (other
+/// datatypes are bounded by the element cap).
+fn text_rows_within_cap(t: &Tensor, rows: usize) -> bool {
+    let TensorData::Bytes(elements) = t.data() else {
+        return true;
+    };
+    let width = elements.len() / rows.max(1);
+    elements
+        .chunks(width.max(1))
+        .all(|row| row.iter().map(Vec::len).sum::<usize>() <= MAX_ROW_BYTES)
+}
+
+/// `{key: [tensor, ...]}`, a V2 request (`inputs`) or answer (`outputs`) document.
+fn document(key: &str, tensors: Vec<V2Tensor<'_>>) -> Bytes {
+    let mut text = Vec::with_capacity(256);
+    let mut map = serde_json::Serializer::new(&mut text);
+    let written = (|| {
+        let mut m = map.serialize_map(Some(1))?;
+        m.serialize_entry(key, &tensors)?;
+        SerializeMap::end(m)
+    })();
+    // Writing into a Vec cannot fail, and every element is serializable.
+    debug_assert!(written.is_ok());
+    text.into()
+}
+
+/// A tensor as a V2 JSON document writes it, its data flat (BYTES as strings, f32 as f32).
+struct V2Tensor<'a>(&'a Tensor);
+
+impl Serialize for V2Tensor<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = self.0;
+        let elements = [t.shape().iter().product::<usize>()];
+        let mut map = s.serialize_map(Some(4))?;
+        map.serialize_entry("name", t.name())?;
+        map.serialize_entry("shape", t.shape())?;
+        map.serialize_entry("datatype", &t.datatype())?;
+        map.serialize_entry("data", &Nested(t.data(), 0, &elements, Floats::AsF32))?;
+        map.end()
+    }
 }
 
 /// Row `r` of every input tensor: `{name: value}`, the tensors sorted by name.
@@ -452,9 +522,8 @@ mod tests {
         .expect("tensor");
         let b = Tensor::new("b", vec![2], TensorData::Bool(vec![true, false])).expect("tensor");
         let texts = RowTexts::v2(&[x, s, b], &Vec::new(), None, None).expect("fits");
-        assert_eq!((texts.len(), texts.layout()), (2, Some(binary::LAYOUT)));
-        assert!(texts.is_binary());
-        let document = binary::decode(texts.features()).expect("a binary document");
+        assert_eq!((texts.len(), texts.layout()), (2, Some("v2")));
+        let document: Value = serde_json::from_slice(texts.features()).expect("JSON");
         assert_eq!(
             document,
             json!({"inputs": [
@@ -463,12 +532,28 @@ mod tests {
                 {"name": "b", "shape": [2], "datatype": "BOOL", "data": [true, false]}
             ]})
         );
-        let answer = binary::decode(texts.outputs()).expect("a binary document");
+        let answer: Value = serde_json::from_slice(texts.outputs()).expect("JSON");
         assert_eq!(answer, json!({"outputs": []}));
         // Records not along the first dimension: the per-record path instead.
         let odd = Tensor::new("o", vec![3], TensorData::I64(vec![1, 2, 3])).expect("tensor");
         let two = Tensor::new("t", vec![2], TensorData::I64(vec![1, 2])).expect("tensor");
         assert!(RowTexts::v2(&[two, odd], &Vec::new(), None, None).is_none());
+    }
+
+    #[test]
+    fn large_requests_are_kept_as_tensors_unless_a_row_is_over_a_cap() {
+        let rows = binary::FROM_ELEMENTS;
+        let x = Tensor::new("x", vec![rows, 1], TensorData::F32(vec![0.5; rows])).expect("x");
+        let texts = RowTexts::v2(std::slice::from_ref(&x), &Vec::new(), None, None).expect("fits");
+        assert_eq!((texts.len(), texts.layout()), (rows, Some(binary::LAYOUT)));
+        let document = binary::decode(texts.features(), "inputs").expect("a binary document");
+        assert_eq!(document["inputs"][0]["shape"], json!([rows, 1]));
+        // A text longer than the byte cap in one row: not kept as tensors, so the JSON path
+        // writes its marker.
+        let mut long = vec![b"s".to_vec(); rows];
+        long[7] = vec![b'x'; MAX_ROW_BYTES + 1];
+        let s = Tensor::new("s", vec![rows], TensorData::Bytes(long)).expect("s");
+        assert!(RowTexts::tensors(&[x, s], &Vec::new()).is_none());
     }
 
     #[test]

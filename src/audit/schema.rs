@@ -4,7 +4,8 @@
 //! The current schema stores small requests in `request_chunks`: a few rows per transaction,
 //! each a JSON array of requests (store.rs has the layout), with the range of their arrival
 //! times (indexed by `first_time`, for retention by age). Large requests (batches), and every
-//! request written before schema 4, have one row each in `request_rows`. The `requests` view
+//! request written before schema 4, have one row each in `request_rows` (their features and
+//! outputs JSON text, or BLOBs for layout 'v2-binary'). The `requests` view
 //! shows one row per request from both: its columns, and its records' features and outputs as two JSON
 //! arrays with one element per record. `first_row` is the number of records stored before it
 //! (never reused, so record ids stay stable when old requests are deleted); `first_index` is
@@ -22,7 +23,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
 
-/// The `predictions` view of schema 3 and later: one row per record of `requests`, V2
+/// The `predictions` view of schemas 3 and 4: one row per record of `requests`, V2
 /// documents sliced along their tensors' first dimension.
 macro_rules! predictions_view {
     () => {
@@ -179,7 +180,9 @@ const MIGRATIONS: &[&str] = &[
     // 5: large requests are stored as their tensors in Triton's binary form (`layout`
     // 'v2-binary': a JSON header, then the tensors' bytes; binary.rs). SQL cannot decode
     // them, so the view shows their records without features and outputs;
-    // `prediction-api audit` reads them.
+    // `prediction-api audit` reads them. Their `rows` records are numbered by `json_each`
+    // over an array of that many zeros: `hex(zeroblob(n))` is 2n '0' characters, each '00'
+    // becomes '0,' and the last comma goes (SQLite has no built-in row generator).
     concat!(
         "DROP VIEW predictions;
     ",

@@ -21,7 +21,6 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::binary;
 use super::rows::Row;
 
 /// A chunk closes once its text is this long: about 150 single-record requests share one
@@ -46,7 +45,7 @@ const INSERT_ROW: &str = "INSERT INTO request_rows (first_row, rows, time, reque
 /// stored as binary tensors (a chunk holds JSON only).
 pub fn wants_own_row(row: &Row<'_>) -> bool {
     let texts = |t: Option<&[u8]>| t.map_or(0, <[u8]>::len);
-    row.layout == Some(binary::LAYOUT) || texts(row.features) + texts(row.outputs) > OWN_ROW_BYTES
+    row.is_binary() || texts(row.features) + texts(row.outputs) > OWN_ROW_BYTES
 }
 
 /// The chunk being filled; reused across chunks so its buffer is allocated once.
@@ -143,9 +142,9 @@ impl Chunk {
         debug_assert!(self.is_empty(), "a chunk's records stay contiguous");
         let latency_ms = row.latency.as_micros() as f64 / 1e3;
         // Binary tensors are bound as blobs: SQL's JSON functions must not take them for text.
-        let stored = |t: &'a [u8]| match row.layout {
-            Some(binary::LAYOUT) => ToSqlOutput::Borrowed(ValueRef::Blob(t)),
-            _ => json_text(t),
+        let stored = |t: &'a [u8]| match row.is_binary() {
+            true => ToSqlOutput::Borrowed(ValueRef::Blob(t)),
+            false => json_text(t),
         };
         tx.prepare_cached(INSERT_ROW)?.execute(rusqlite::params![
             self.first_row,

@@ -95,14 +95,7 @@ impl Trail {
         }
         let rows = match scored.as_sent {
             Some(rows) => rows,
-            None => match &scored.inputs {
-                AuditInputs::Tensors(tensors) if crate::audit::stored_as_tensors(tensors) => {
-                    RowTexts::tensors(tensors, &scored.outputs).unwrap_or_else(|| {
-                        RowTexts::new(&scored.model, &scored.inputs, &scored.outputs)
-                    })
-                }
-                _ => RowTexts::new(&scored.model, &scored.inputs, &scored.outputs),
-            },
+            None => RowTexts::new(&scored.model, &scored.inputs, &scored.outputs),
         };
         if rows.is_empty() {
             return Ok(scored.answer);

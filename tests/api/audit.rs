@@ -233,26 +233,71 @@ async fn triton_binary_requests_read_back_like_their_json_twin() {
     .await;
     post_binary(&app, &rows_sent, false).await;
     post_binary(&app, &rows_sent, true).await;
-    let layouts = rows(&path, "SELECT layout FROM requests ORDER BY first_row");
-    assert_eq!(
-        layouts,
-        [[json!("v2")], [json!("v2-binary")], [json!("v2-binary")]],
-        "the JSON request as sent, the binary ones as their tensors"
+    let stored = rows(
+        &path,
+        "SELECT p.row_index, p.features, p.outputs, r.layout FROM predictions p \
+         JOIN requests r ON r.request_id = p.request_id ORDER BY p.id",
     );
-    assert_eq!(count(&path), 6, "three requests of two records");
+    assert_eq!(stored.len(), 6, "three requests of two records");
+    let text =
+        |v: &Value| -> Value { serde_json::from_str(v.as_str().expect("text")).expect("JSON") };
+    for (k, row) in stored.iter().enumerate() {
+        let twin = &stored[k % 2];
+        assert_eq!(row[0], twin[0]);
+        assert_eq!(text(&row[1]), text(&twin[1]), "features of row {k}");
+        assert_eq!(text(&row[2]), text(&twin[2]), "outputs of row {k}");
+        assert_eq!(
+            row[3], "v2",
+            "one document per request, not one text per record"
+        );
+    }
+    assert_eq!(text(&stored[3][1])["petal_length"], json!([5.2]));
+    assert_eq!(text(&stored[5][2])["label"], text(&stored[1][2])["label"]);
+    // The readback gives the same records.
     let read = read_back(&path, 100);
     assert_eq!(read.len(), 6);
     for (k, record) in read.iter().enumerate() {
-        let twin = &read[k % 2];
-        assert_eq!(record["row"], twin["row"]);
-        assert_eq!(
-            record["features"], twin["features"],
-            "features of record {k}"
-        );
-        assert_eq!(record["outputs"], twin["outputs"], "outputs of record {k}");
+        assert_eq!(record["features"], text(&stored[k][1]), "record {k}");
+        assert_eq!(record["outputs"], text(&stored[k][2]), "record {k}");
     }
-    assert_eq!(read[3]["features"]["petal_length"], json!([5.2]));
-    assert!(read[5]["outputs"]["label"].is_string() || read[5]["outputs"]["label"].is_number());
+}
+
+#[tokio::test]
+async fn a_large_triton_binary_request_is_stored_as_its_tensors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config, path) = audited(dir.path(), AuditMode::Durable);
+    let app = TestApp::spawn_with(config).await;
+    let rows_sent: Vec<[f64; 4]> = (0..200)
+        .map(|i| {
+            [
+                4.5 + (i % 30) as f64 / 10.0,
+                3.0,
+                1.0 + (i % 50) as f64 / 10.0,
+                0.4,
+            ]
+        })
+        .collect();
+    post_binary(&app, &rows_sent, false).await;
+    assert_eq!(
+        rows(&path, "SELECT layout, rows FROM requests"),
+        [[json!("v2-binary"), json!(200)]]
+    );
+    assert_eq!(count(&path), 200);
+    let read = read_back(&path, 1_000);
+    assert_eq!(read.len(), 200);
+    for (k, record) in read.iter().enumerate() {
+        for (i, name) in IRIS_FEATURES.iter().enumerate() {
+            let stored = record["features"][name][0].as_f64().expect("a number");
+            assert!(
+                (stored - rows_sent[k][i]).abs() < 1e-6,
+                "record {k}, {name}"
+            );
+        }
+        assert!(
+            record["outputs"]["label"].is_string(),
+            "record {k}: {record}"
+        );
+    }
 }
 
 /// What `prediction-api audit --db <path> --limit <limit>` prints.
@@ -302,7 +347,8 @@ async fn a_large_batch_is_stored_as_its_tensors_and_read_back_record_by_record()
         }
         let outputs = record["outputs"].as_object().expect("outputs by name");
         assert!(!outputs.is_empty(), "record {k}: {record}");
-        // The stored probabilities are the ones the answer gave, in class order.
+        // The stored probabilities are the ones the answer gave (compared sorted: the answer
+        // names the classes, the tensor has them by position).
         let probabilities: Vec<f64> = outputs
             .values()
             .find_map(|v| v.as_array().filter(|a| a.len() == 3))
