@@ -5,8 +5,8 @@
 //! Why: the trail pays for every stored byte, about 3 ns here: three kernel copies (the WAL
 //! write, the checkpoint's read of it and its write to the database), the WAL checksum and
 //! SQLite's own copy. A 1,000-record iris request is ≈ 200 KB of JSON against ≈ 41 KB of
-//! tensors (BENCHMARKS.md). The tensors are copied as they are, with no formatting. SQL readers see
-//! these rows in the `predictions` view without their features and outputs;
+//! tensors (BENCHMARKS.md), and the tensors are copied as they are, with no formatting. SQL
+//! readers see these rows in the `predictions` view without their features and outputs;
 //! `prediction-api audit` decodes them ([`decode`]) into the rows a V2 JSON request would
 //! have given.
 
