@@ -138,6 +138,16 @@ fn write_sessions(config: &AuditConfig, sessions: Vec<Vec<AuditEntry>>) {
     }
 }
 
+/// Every record of the `predictions` view: its id, request id and features text.
+fn viewed_features(conn: &rusqlite::Connection) -> Vec<(i64, String, Option<String>)> {
+    conn.prepare("SELECT id, request_id, features FROM predictions ORDER BY id")
+        .expect("view")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("reads")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
 fn request_ids(path: &std::path::Path) -> Vec<String> {
     let conn = rusqlite::Connection::open(path).expect("opens");
     conn.prepare("SELECT request_id FROM predictions ORDER BY id")
@@ -223,13 +233,7 @@ fn a_schema_3_trail_keeps_its_requests_and_new_ones_continue_its_numbers() {
     drop(conn);
     write_sessions(&config, vec![vec![failed("after", SystemTime::now())]]);
     let conn = rusqlite::Connection::open(&config.path).expect("opens");
-    let rows: Vec<(i64, String, Option<String>)> = conn
-        .prepare("SELECT id, request_id, features FROM predictions ORDER BY id")
-        .expect("view")
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .expect("reads")
-        .collect::<Result<_, _>>()
-        .expect("rows");
+    let rows = viewed_features(&conn);
     assert_eq!(
         rows,
         [
@@ -572,13 +576,7 @@ fn tensors_are_stored_as_blobs_counted_by_the_view_and_decoded_by_the_query() {
         )
         .expect("its own row");
     assert_eq!((kind.as_str(), layout.as_str()), ("blob", "v2-binary"));
-    let viewed: Vec<(i64, String, Option<String>)> = conn
-        .prepare("SELECT id, request_id, features FROM predictions ORDER BY id")
-        .expect("view")
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .expect("reads")
-        .collect::<Result<_, _>>()
-        .expect("rows");
+    let viewed = viewed_features(&conn);
     let ids: Vec<(i64, &str, bool)> = viewed
         .iter()
         .map(|(id, request, features)| (*id, request.as_str(), features.is_some()))
