@@ -12,7 +12,7 @@
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::contract::DataType;
 use crate::tensor::{RequestInput, Tensor, TensorData, encode_binary};
@@ -110,24 +110,18 @@ pub fn decode(stored: &[u8], key: &str) -> Option<Value> {
         if input.data.is_some() {
             return None;
         }
-        let tensor = input.decode(&mut binary).ok()?;
-        let data = super::rows::tensor_data_json(&tensor).unwrap_or(Value::Null);
-        tensors.push(json!({
-            "name": tensor.name(),
-            "shape": tensor.shape(),
-            "datatype": tensor.datatype(),
-            "data": data,
-        }));
+        tensors.push(input.decode(&mut binary).ok()?);
     }
     if !binary.is_empty() {
         return None;
     }
-    Some(json!({ key: tensors }))
+    super::rows::document_value(key, &tensors)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn tensor(name: &str, shape: Vec<usize>, data: TensorData) -> Tensor {
         Tensor::new(name, shape, data).expect("tensor")

@@ -208,14 +208,9 @@ impl RowTexts {
         self.layout
     }
 
-    /// Whether the two texts are binary documents (layout `v2-binary`) rather than JSON.
-    pub fn is_binary(&self) -> bool {
-        self.layout == Some(binary::LAYOUT)
-    }
-
     /// The features' JSON text. Both texts are serde_json's output or a body serde_json
     /// parsed (which rejects invalid UTF-8), so they are UTF-8 JSON without a check here;
-    /// except in layout `v2-binary`, where they are bytes ([`RowTexts::is_binary`]).
+    /// except in layout `v2-binary`, where they are bytes (binary.rs).
     pub fn features(&self) -> &[u8] {
         &self.features
     }
@@ -369,15 +364,6 @@ fn sliceable_rows(inputs: &[Tensor], outputs: &Outputs) -> Option<usize> {
     within.then_some(rows)
 }
 
-/// A tensor's elements as a V2 document's flat `data`: BYTES as strings, f32 in its
-/// shortest form (written as text and read back, so 0.1 stays 0.1 rather than the f64
-/// nearest the f32); `None` if they cannot be written.
-pub(super) fn tensor_data_json(t: &Tensor) -> Option<Value> {
-    let elements = [t.len()];
-    let text = serde_json::to_vec(&Nested(t.data(), 0, &elements, Floats::AsF32)).ok()?;
-    serde_json::from_slice(&text).ok()
-}
-
 /// Whether every row of a BYTES tensor holds at most [`MAX_ROW_BYTES`] of text (other
 /// datatypes are bounded by the element cap).
 fn text_rows_within_cap(t: &Tensor, rows: usize) -> bool {
@@ -402,6 +388,12 @@ fn document(key: &str, tensors: Vec<V2Tensor<'_>>) -> Bytes {
     // Writing into a Vec cannot fail, and every element is serializable.
     debug_assert!(written.is_ok());
     text.into()
+}
+
+/// `tensors` as the V2 JSON document `{key: [tensor, ...]}`, read back as a tree (binary.rs's
+/// readback: the same document a V2 JSON request is stored as).
+pub(super) fn document_value(key: &str, tensors: &[Tensor]) -> Option<Value> {
+    serde_json::from_slice(&document(key, tensors.iter().map(V2Tensor).collect())).ok()
 }
 
 /// A tensor as a V2 JSON document writes it, its data flat (BYTES as strings, f32 as f32).

@@ -9,9 +9,8 @@
 //! outputs are embedded as the JSON they already are (a body serde_json parsed, or serde_json's
 //! own output), not as strings, so they are not escaped. A request whose texts are longer than
 //! [`OWN_ROW_BYTES`] (a batch), or that is stored as binary tensors (binary.rs), gets its own
-//! row of `request_rows` instead: its texts are then
-//! bound as they are, not copied into a chunk, and SQL readers find them in a column rather
-//! than parsing them out of a chunk. The `requests` view (schema.rs) reads both;
+//! row of `request_rows` instead: its texts are then bound as they are, not copied into a
+//! chunk, and SQL readers find them in a column rather than parsing them out of a chunk. The `requests` view (schema.rs) reads both;
 //! [`ChunkRequest`] is the Rust side of a chunk.
 //!
 //! Record numbers are contiguous within a chunk: a request that goes to its own row closes

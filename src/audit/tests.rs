@@ -557,7 +557,7 @@ fn tensors_are_stored_as_blobs_counted_by_the_view_and_decoded_by_the_query() {
         ("p".to_string(), Output::Tensor(p)),
     ];
     let rows = RowTexts::tensors(&[a, b], &outputs).expect("fits");
-    assert!(rows.is_binary());
+    assert_eq!(rows.layout(), Some("v2-binary"));
     let tensors = AuditEntry {
         outcome: Outcome::Predicted { rows },
         status: 200,
