@@ -1,14 +1,14 @@
 //! Large requests stored as their tensors (layout `v2-binary`): each side is a V2 document in
 //! Triton's binary tensor form, a JSON header naming each tensor's datatype, shape and
-//! `binary_data_size`, followed by the tensors' little-endian bytes.
+//! `binary_data_size`, followed by the tensors' little-endian bytes. The documents go to the
+//! tensor files beside the database (tensor_files.rs).
 //!
-//! Why: the trail pays for every stored byte, about 3 ns here: three kernel copies (the WAL
-//! write, the checkpoint's read of it and its write to the database), the WAL checksum and
-//! SQLite's own copy. A 1,000-record iris request is ≈ 200 KB of JSON against ≈ 41 KB of
-//! tensors (BENCHMARKS.md), and the tensors are copied as they are, with no formatting. SQL
-//! readers see these rows in the `predictions` view without their features and outputs;
-//! `prediction-api audit` decodes them ([`decode`]) into the rows a V2 JSON request would
-//! have given.
+//! Why: writing a record's JSON costs more CPU than serving it takes when records are served
+//! by the hundred: every number formatted, and every byte of text then paid for again by
+//! SQLite (tensor_files.rs). A 1,000-record iris request is ≈ 200 KB of JSON against ≈ 41 KB
+//! of tensors, copied as they are. SQL readers see these requests in the `predictions` view
+//! without their features and outputs; `prediction-api audit` decodes them ([`decode`]) into
+//! the rows a V2 JSON request would have given.
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
@@ -21,9 +21,9 @@ use crate::tensor::{RequestInput, Tensor, TensorData, encode_binary};
 pub const LAYOUT: &str = "v2-binary";
 
 /// Requests whose input tensors hold at least this many elements are stored as tensors
-/// (iris: 128 records; housing: 35). Smaller ones stay JSON text, readable from SQL, where
-/// the per-request cost outweighs the bytes.
-pub const FROM_ELEMENTS: usize = 512;
+/// (iris: 64 records; housing: 18). Smaller ones stay JSON text, readable from SQL: their
+/// cost is mostly the request's own, not its numbers'.
+pub const FROM_ELEMENTS: usize = 256;
 
 /// Whether a request with these inputs is stored as tensors.
 pub fn wanted(inputs: &[Tensor]) -> bool {
@@ -216,8 +216,8 @@ mod tests {
 
     #[test]
     fn the_threshold_counts_every_input_element() {
-        let narrow = tensor("a", vec![127, 4], TensorData::F32(vec![0.0; 508]));
-        let wide = tensor("a", vec![128, 4], TensorData::F32(vec![0.0; 512]));
+        let narrow = tensor("a", vec![63, 4], TensorData::F32(vec![0.0; 252]));
+        let wide = tensor("a", vec![64, 4], TensorData::F32(vec![0.0; 256]));
         assert!(!wanted(std::slice::from_ref(&narrow)));
         assert!(wanted(std::slice::from_ref(&wide)));
     }

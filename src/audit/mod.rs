@@ -15,6 +15,7 @@ mod retention;
 mod rows;
 mod schema;
 mod store;
+mod tensor_files;
 mod timestamp;
 mod writer;
 
@@ -211,6 +212,7 @@ impl AuditWriter {
             path: config.path.clone(),
             source: SchemaError::Sqlite(e),
         })?;
+        let files = tensor_files::TensorFiles::new(&config.path, durable);
         let (queue, received) = sync_channel(config.queue_capacity.max(1));
         let counters = Arc::new(Counters::default());
         let for_thread = counters.clone();
@@ -222,7 +224,9 @@ impl AuditWriter {
         };
         let thread = std::thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || writer::run(conn, received, for_thread, retention, linger, stored))
+            .spawn(move || {
+                writer::run(conn, files, received, for_thread, retention, linger, stored)
+            })
             .map_err(AuditError::Thread)?;
         Ok(AuditWriter {
             shared: Some(Arc::new(Shared {

@@ -2,7 +2,7 @@
 //! prints the matching rows as JSON lines, oldest first.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::Context;
@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use rusqlite::types::ValueRef;
 
 use super::store::{self, ChunkRequest};
+use super::tensor_files::{self, Reference};
 use super::{binary, schema};
 
 /// Print audit rows as JSON lines.
@@ -49,6 +50,7 @@ pub fn run(query: &AuditQuery, out: &mut impl Write) -> anyhow::Result<()> {
     let mut newest = Newest {
         records: Vec::new(),
         limit,
+        tensors: tensor_files::folder_of(&query.db),
     };
     let mut chunks = conn
         .prepare(
@@ -116,6 +118,8 @@ pub fn run(query: &AuditQuery, out: &mut impl Write) -> anyhow::Result<()> {
 struct Newest {
     records: Vec<Value>,
     limit: usize,
+    /// The tensor folder, for requests stored as references to it.
+    tensors: PathBuf,
 }
 
 impl Newest {
@@ -129,7 +133,7 @@ impl Newest {
             return;
         };
         let room = self.limit.saturating_sub(self.records.len());
-        let records = records_of(request);
+        let records = records_of(request, &self.tensors);
         self.records.extend(records.into_iter().rev().take(room));
     }
 }
@@ -148,9 +152,12 @@ struct Stored {
     status: i64,
     error: Option<String>,
     layout: Option<String>,
-    /// JSON text, or binary tensors in layout `v2-binary`.
+    /// JSON text; in layout `v2-binary`, binary tensors (a row of `request_rows` written by
+    /// schema 5) or a reference to them in the tensor files (a chunk's request).
     features: Option<Vec<u8>>,
     outputs: Option<Vec<u8>>,
+    /// Whether binary tensors are references.
+    referenced: bool,
 }
 
 impl Stored {
@@ -170,6 +177,7 @@ impl Stored {
             layout: r.layout.clone(),
             features: r.features.map(|raw| raw.get().as_bytes().to_vec()),
             outputs: r.outputs.map(|raw| raw.get().as_bytes().to_vec()),
+            referenced: true,
         }
     }
 
@@ -189,13 +197,19 @@ impl Stored {
             status: row.get(11)?,
             error: row.get(12)?,
             layout: row.get(13)?,
+            referenced: false,
         })
     }
 }
 
-/// One stored request as its records, in order: one JSON object per record.
-fn records_of(request: Stored) -> Vec<Value> {
+/// One stored request as its records, in order: one JSON object per record. `tensors` is the
+/// tensor folder.
+fn records_of(request: Stored, tensors: &Path) -> Vec<Value> {
     let rows = request.rows;
+    let binary = |stored: Option<&[u8]>, key: &str| match request.referenced {
+        true => referenced_document(stored, tensors, key, &request.request_id),
+        false => binary_document(stored, key),
+    };
     let (features, outputs) = match request.layout.as_deref() {
         Some("v2") => (
             v2_rows(json_document(request.features.as_deref()), "inputs", rows),
@@ -203,12 +217,12 @@ fn records_of(request: Stored) -> Vec<Value> {
         ),
         Some(binary::LAYOUT) => (
             v2_rows(
-                binary_document(request.features.as_deref(), "inputs"),
+                binary(request.features.as_deref(), "inputs"),
                 "inputs",
                 rows,
             ),
             v2_rows(
-                binary_document(request.outputs.as_deref(), "outputs"),
+                binary(request.outputs.as_deref(), "outputs"),
                 "outputs",
                 rows,
             ),
@@ -267,6 +281,29 @@ fn stored_bytes(row: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<Opti
 /// unreadable.
 fn binary_document(stored: Option<&[u8]>, key: &str) -> Option<Value> {
     binary::decode(stored?, key)
+}
+
+/// The binary document a reference points at in the tensor folder, as its V2 JSON document;
+/// `None` when absent or unreadable, with a warning on stderr when the file is missing or
+/// short (a database copied without its tensor folder, say), so that the `null`s it leaves
+/// in the output are explained.
+fn referenced_document(
+    reference: Option<&[u8]>,
+    folder: &Path,
+    key: &str,
+    request_id: &str,
+) -> Option<Value> {
+    let reference: Reference = serde_json::from_slice(reference?).ok()?;
+    match tensor_files::read(folder, &reference) {
+        Ok(stored) => binary::decode(&stored, key),
+        Err(e) => {
+            eprintln!(
+                "warning: request {request_id:?}: cannot read its {key} from {}: {e}",
+                folder.join(&reference.file).display()
+            );
+            None
+        }
+    }
 }
 
 /// A stored JSON document, `None` when absent or unreadable.

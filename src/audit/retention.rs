@@ -33,6 +33,18 @@ pub fn enforce(conn: &Connection, keep: &Retention, stored: i64) -> rusqlite::Re
     Ok(more)
 }
 
+/// The number of the oldest record still stored (`stored`, the next one's, when none is):
+/// the tensor files before it can go. Both tables grow in id order with growing `first_row`,
+/// so each one's oldest row is its first by id.
+pub fn oldest_kept(conn: &Connection, stored: i64) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT min(coalesce((SELECT first_row FROM request_rows ORDER BY id LIMIT 1), ?1),
+                    coalesce((SELECT first_row FROM request_chunks ORDER BY id LIMIT 1), ?1))",
+        [stored],
+        |r| r.get(0),
+    )
+}
+
 /// Deletes the requests that arrived before `cutoff` (the stored time format).
 fn by_age(conn: &Connection, cutoff: &str) -> rusqlite::Result<bool> {
     let own_rows = conn.execute(

@@ -196,6 +196,12 @@ const MIGRATIONS: &[&str] = &[
                   AS s
         WHERE r.layout = 'v2-binary';"
     ),
+    // 6: a request stored as tensors is now a chunk's request whose features and outputs are
+    // references into the tensor files beside the database (`{"file", "offset", "length"}`,
+    // tensor_files.rs), no longer a row of `request_rows` holding them as BLOBs (rows
+    // written before stay readable). The tables and views are unchanged: the version tells an
+    // older build that it cannot read these requests.
+    "-- no change to the tables",
 ];
 
 /// The schema version this build writes and reads.

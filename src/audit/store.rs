@@ -7,11 +7,13 @@
 //! One insert per chunk instead of one per request: with single-record traffic, an insert and
 //! its index entries cost the writer more than the request's texts do. The features and
 //! outputs are embedded as the JSON they already are (a body serde_json parsed, or serde_json's
-//! own output), not as strings, so they are not escaped. A request whose texts are longer than
-//! [`OWN_ROW_BYTES`] (a batch), or that is stored as binary tensors (binary.rs), gets its own
-//! row of `request_rows` instead: its texts are then bound as they are, not copied into a
-//! chunk, and SQL readers find them in a column rather than parsing them out of a chunk. The `requests` view (schema.rs) reads both;
-//! [`ChunkRequest`] is the Rust side of a chunk.
+//! own output), not as strings, so they are not escaped. A request stored as its tensors
+//! (layout `v2-binary`) has references to the tensor files as its features and outputs
+//! (tensor_files.rs). A request whose texts are longer than [`OWN_ROW_BYTES`] (a batch in
+//! JSON) gets its own row of `request_rows` instead: its texts are then bound as they are, not
+//! copied into a chunk, and SQL readers find them in a column rather than parsing them out of
+//! a chunk. The `requests` view (schema.rs) reads both; [`ChunkRequest`] is the Rust side of a
+//! chunk.
 //!
 //! Record numbers are contiguous within a chunk: a request that goes to its own row closes
 //! the chunk before it, so a chunk's `first_row` and `rows` cover exactly its requests.
@@ -40,11 +42,12 @@ const INSERT_ROW: &str = "INSERT INTO request_rows (first_row, rows, time, reque
      version, route, features, outputs, latency_ms, status, error, layout) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
-/// Whether a request goes to its own row rather than into a chunk: a large one, or one
-/// stored as binary tensors (a chunk holds JSON only).
+/// Whether a request goes to its own row rather than into a chunk: one with long texts. A
+/// request stored as tensors is in a chunk too, its texts being references to the tensor
+/// files (tensor_files.rs).
 pub fn wants_own_row(row: &Row<'_>) -> bool {
     let texts = |t: Option<&[u8]>| t.map_or(0, <[u8]>::len);
-    row.is_binary() || texts(row.features) + texts(row.outputs) > OWN_ROW_BYTES
+    texts(row.features) + texts(row.outputs) > OWN_ROW_BYTES
 }
 
 /// The chunk being filled; reused across chunks so its buffer is allocated once.
@@ -133,18 +136,14 @@ impl Chunk {
     /// Inserts `row` into `request_rows` (in the caller's transaction), numbered after the
     /// chunk's requests; the chunk must be empty (inserted first), and its next request is
     /// numbered after this one.
-    pub fn insert_own_row<'a>(
+    pub fn insert_own_row(
         &mut self,
         tx: &rusqlite::Transaction<'_>,
-        row: &Row<'a>,
+        row: &Row<'_>,
     ) -> rusqlite::Result<()> {
         debug_assert!(self.is_empty(), "a chunk's records stay contiguous");
+        debug_assert!(!row.is_binary(), "tensors go to the tensor files");
         let latency_ms = row.latency.as_micros() as f64 / 1e3;
-        // Binary tensors are bound as blobs: SQL's JSON functions must not take them for text.
-        let stored = |t: &'a [u8]| match row.is_binary() {
-            true => ToSqlOutput::Borrowed(ValueRef::Blob(t)),
-            false => json_text(t),
-        };
         tx.prepare_cached(INSERT_ROW)?.execute(rusqlite::params![
             self.first_row,
             row.rows,
@@ -153,8 +152,8 @@ impl Chunk {
             row.model,
             row.version,
             row.route,
-            row.features.map(stored),
-            row.outputs.map(stored),
+            row.features.map(json_text),
+            row.outputs.map(json_text),
             latency_ms,
             row.status,
             row.error,

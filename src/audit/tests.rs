@@ -488,6 +488,11 @@ fn large_requests_get_their_own_rows_between_chunks_and_numbers_stay_in_order() 
     let stored = writer::stored_rows(&conn).expect("counts");
     assert_eq!(stored, 2_004);
     retention::enforce(&conn, &keep, stored).expect("enforces");
+    assert_eq!(
+        retention::oldest_kept(&conn, stored).expect("finds"),
+        1_003,
+        "the tensor files before the oldest record kept can go"
+    );
     let ids = request_ids(&config.path);
     assert_eq!(ids.len(), 1_001);
     assert_eq!((ids[0].as_str(), ids[1_000].as_str()), ("b1", "a3"));
@@ -538,7 +543,7 @@ fn the_byte_budget_drops_what_would_go_over_it_and_counts_it() {
 
 /// A request stored as its tensors, between two small JSON ones.
 #[test]
-fn tensors_are_stored_as_blobs_counted_by_the_view_and_decoded_by_the_query() {
+fn tensors_go_to_the_tensor_files_counted_by_the_view_and_decoded_by_the_query() {
     use crate::runtime::Output;
     use crate::tensor::{Tensor, TensorData};
     let dir = tempfile::tempdir().expect("temp dir");
@@ -568,14 +573,27 @@ fn tensors_are_stored_as_blobs_counted_by_the_view_and_decoded_by_the_query() {
         vec![vec![predicted("before", 1), tensors, predicted("after", 1)]],
     );
     let conn = rusqlite::Connection::open(&config.path).expect("opens");
-    let (kind, layout): (String, String) = conn
+    let own_rows: i64 = conn
+        .query_row("SELECT count(*) FROM request_rows", [], |r| r.get(0))
+        .expect("counts");
+    assert_eq!(own_rows, 0, "a chunk holds all three requests");
+    let (layout, file, offsets): (String, String, (i64, i64)) = conn
         .query_row(
-            "SELECT typeof(features), layout FROM request_rows WHERE request_id = 'tensors'",
+            "SELECT layout, features ->> 'file', \
+                    (features ->> 'offset') + (features ->> 'length'), outputs ->> 'offset' \
+             FROM requests WHERE request_id = 'tensors'",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, (r.get(2)?, r.get(3)?))),
         )
-        .expect("its own row");
-    assert_eq!((kind.as_str(), layout.as_str()), ("blob", "v2-binary"));
+        .expect("a chunk's request");
+    assert_eq!(layout, "v2-binary");
+    assert_eq!(offsets.0, offsets.1, "the outputs follow the inputs");
+    let folder = dir.path().join("nested").join("audit.db-tensors");
+    assert!(
+        folder.join(&file).is_file(),
+        "{file} in {}",
+        folder.display()
+    );
     let viewed = viewed_features(&conn);
     let ids: Vec<(i64, &str, bool)> = viewed
         .iter()
@@ -625,4 +643,53 @@ fn tensors_are_stored_as_blobs_counted_by_the_view_and_decoded_by_the_query() {
         ]
     );
     assert_eq!(printed.len(), 5);
+
+    // A database copied without its tensor folder still reads back, without those tensors.
+    std::fs::remove_dir_all(&folder).expect("removes");
+    let without = self::printed(&newest(&config.path, 10));
+    assert_eq!(without.len(), 5);
+    assert!(
+        without
+            .iter()
+            .filter(|r| r["request_id"] == "tensors")
+            .all(|r| r["features"].is_null() && r["outputs"].is_null())
+    );
+    assert_eq!(without[4]["request_id"], "after");
+    assert!(!without[4]["features"].is_null());
+}
+
+/// Schema 5 kept tensors as BLOBs in their own rows: those rows still read back.
+#[test]
+fn tensors_stored_as_blobs_by_schema_5_still_read_back() {
+    use crate::tensor::{Tensor, TensorData};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config(&dir, AuditMode::Async);
+    write_sessions(&config, vec![vec![predicted("before", 1)]]);
+    let a = Tensor::new("a", vec![2], TensorData::F32(vec![1.5, 2.5])).expect("a");
+    let y = Tensor::new("y", vec![2], TensorData::I64(vec![7, 8])).expect("y");
+    let features = binary::encode("inputs", [&a].into_iter()).expect("encodes");
+    let outputs = binary::encode("outputs", [&y].into_iter()).expect("encodes");
+    let conn = rusqlite::Connection::open(&config.path).expect("opens");
+    conn.execute(
+        "INSERT INTO request_rows (first_row, rows, time, request_id, model, version, route, \
+         features, outputs, latency_ms, status, layout) VALUES \
+         (1, 2, '2026-11-28T10:00:00.000Z', 'blobs', 'm', 1, '/v2/models/{model}/infer', \
+          ?1, ?2, 1.0, 200, 'v2-binary')",
+        (features, outputs),
+    )
+    .expect("inserts");
+    drop(conn);
+    let printed = printed(&newest(&config.path, 10));
+    let blobs: Vec<(Value, Value)> = printed
+        .iter()
+        .filter(|r| r["request_id"] == "blobs")
+        .map(|r| (r["features"].clone(), r["outputs"].clone()))
+        .collect();
+    assert_eq!(
+        blobs,
+        [
+            (serde_json::json!({"a": 1.5}), serde_json::json!({"y": 7})),
+            (serde_json::json!({"a": 2.5}), serde_json::json!({"y": 8})),
+        ]
+    );
 }

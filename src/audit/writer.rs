@@ -11,6 +11,7 @@ use rusqlite::Connection;
 use super::retention;
 use super::rows::Row;
 use super::store::{self, Chunk};
+use super::tensor_files::TensorFiles;
 use super::timestamp::Timestamps;
 use super::{Ack, Counters, Message, Retention};
 
@@ -31,6 +32,7 @@ const RETENTION_EVERY: Duration = Duration::from_secs(10);
 /// sender is gone.
 pub fn run(
     mut conn: Connection,
+    mut files: TensorFiles,
     queue: Receiver<Message>,
     counters: Arc<Counters>,
     keep: Retention,
@@ -52,7 +54,13 @@ pub fn run(
         let first = match queue.recv_timeout(TICK) {
             Ok(message) => message,
             Err(RecvTimeoutError::Timeout) => {
-                retention_pass(&conn, &keep, chunk.next_row(), &mut next_retention);
+                retention_pass(
+                    &conn,
+                    &mut files,
+                    &keep,
+                    chunk.next_row(),
+                    &mut next_retention,
+                );
                 continue;
             }
             Err(RecvTimeoutError::Disconnected) => break,
@@ -78,10 +86,21 @@ pub fn run(
             }
         }
         if !batch.entries.is_empty() {
-            write_batch(&mut conn, &mut batch, &counters, (&mut chunk, &mut stamps));
+            let store = Store {
+                chunk: &mut chunk,
+                stamps: &mut stamps,
+                files: &mut files,
+            };
+            write_batch(&mut conn, &mut batch, &counters, store);
         }
         if Instant::now() >= next_retention {
-            retention_pass(&conn, &keep, chunk.next_row(), &mut next_retention);
+            retention_pass(
+                &conn,
+                &mut files,
+                &keep,
+                chunk.next_row(),
+                &mut next_retention,
+            );
         }
     }
     if let Err(e) = conn.pragma_update(None, "wal_checkpoint", "TRUNCATE") {
@@ -117,18 +136,29 @@ impl Batch {
     }
 }
 
+/// What the writer keeps between batches to store them.
+pub(super) struct Store<'a> {
+    pub chunk: &'a mut Chunk,
+    pub stamps: &'a mut Timestamps,
+    pub files: &'a mut TensorFiles,
+}
+
+/// Why a batch was not written.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum WriteError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot write the tensor files: {0}")]
+    TensorFiles(#[from] std::io::Error),
+}
+
 /// Writes one batch in one transaction, then tells each waiting request how it went, and
 /// empties the batch. Rows that could not be written are counted as dropped and logged,
 /// never ignored.
-fn write_batch(
-    conn: &mut Connection,
-    batch: &mut Batch,
-    counters: &Counters,
-    (chunk, stamps): (&mut Chunk, &mut Timestamps),
-) {
+fn write_batch(conn: &mut Connection, batch: &mut Batch, counters: &Counters, store: Store<'_>) {
     let rows = std::mem::take(&mut batch.rows);
     batch.bytes = 0;
-    let result = insert_all(conn, &batch.entries, chunk, stamps);
+    let result = insert_all(conn, &batch.entries, store);
     let ok = result.is_ok();
     match result {
         Ok(()) => {
@@ -149,19 +179,35 @@ fn write_batch(
 }
 
 /// Writes the batch in one transaction: small requests in chunks, large ones in their own
-/// rows (store.rs). `chunk` is empty and numbered
-/// after the stored records before and after, whether the transaction committed or not.
+/// rows (store.rs), tensors to the tensor files, flushed before the commit. The chunk is
+/// empty and numbered after the stored records before and after, whether the transaction
+/// committed or not.
 fn insert_all(
     conn: &mut Connection,
     batch: &[(super::AuditEntry, Option<Ack>)],
-    chunk: &mut Chunk,
-    stamps: &mut Timestamps,
-) -> rusqlite::Result<()> {
+    store: Store<'_>,
+) -> Result<(), WriteError> {
+    let Store {
+        chunk,
+        stamps,
+        files,
+    } = store;
     let before = chunk.next_row();
     let written = (|| {
         let tx = conn.transaction()?;
         for (entry, _) in batch {
             let row = Row::of(entry, stamps.format(entry.time));
+            let references;
+            let row = if row.is_binary() {
+                references = append_tensors(files, chunk.next_row(), &row)?;
+                Row {
+                    features: Some(&references.0),
+                    outputs: Some(&references.1),
+                    ..row
+                }
+            } else {
+                row
+            };
             if store::wants_own_row(&row) {
                 if !chunk.is_empty() {
                     chunk.insert(&tx)?;
@@ -177,13 +223,27 @@ fn insert_all(
         if !chunk.is_empty() {
             chunk.insert(&tx)?;
         }
-        tx.commit()
+        files.flush()?;
+        tx.commit()?;
+        Ok(())
     })();
     if written.is_err() {
         // Rolled back: the next batch takes the same record numbers.
         chunk.restart(before);
     }
     written
+}
+
+/// Appends a request's two sides to the tensor files: their references, as JSON texts.
+fn append_tensors(
+    files: &mut TensorFiles,
+    first_row: i64,
+    row: &Row<'_>,
+) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
+    let sides = [row.features, row.outputs].map(Option::unwrap_or_default);
+    let [features, outputs] = files.append(first_row, sides)?;
+    let text = |reference| serde_json::to_vec(&reference).map_err(std::io::Error::other);
+    Ok((text(features)?, text(outputs)?))
 }
 
 /// The number of records stored so far, counting deleted ones: the next request's
@@ -202,12 +262,28 @@ pub fn stored_rows(conn: &Connection) -> rusqlite::Result<i64> {
 
 /// Enforces retention (retention.rs); when a pass left more to delete the next one comes
 /// soon, otherwise after [`RETENTION_EVERY`].
-fn retention_pass(conn: &Connection, keep: &Retention, stored: i64, next: &mut Instant) {
+fn retention_pass(
+    conn: &Connection,
+    files: &mut TensorFiles,
+    keep: &Retention,
+    stored: i64,
+    next: &mut Instant,
+) {
     if keep.max_age.is_none() && keep.max_rows.is_none() {
         *next = Instant::now() + Duration::from_secs(3600);
         return;
     }
-    match retention::enforce(conn, keep, stored) {
+    let result = retention::enforce(conn, keep, stored);
+    // The tensor files go once no kept request refers to them.
+    match retention::oldest_kept(conn, stored) {
+        Ok(oldest) => {
+            if let Err(e) = files.delete_before(oldest) {
+                tracing::warn!(error = %e, "audit: old tensor files could not be deleted");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "audit: retention pass failed"),
+    }
+    match result {
         Ok(true) => *next = Instant::now(),
         Ok(false) => *next = Instant::now() + RETENTION_EVERY,
         Err(e) => {

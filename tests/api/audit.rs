@@ -333,6 +333,20 @@ async fn a_large_batch_is_stored_as_its_tensors_and_read_back_record_by_record()
     let layouts = rows(&path, "SELECT layout, rows FROM requests");
     assert_eq!(layouts, [[json!("v2-binary"), json!(300)]]);
     assert_eq!(count(&path), 300, "one view row per record");
+    // The database holds a reference; the tensors are in the folder beside it, and the
+    // request's two sides are all the file holds.
+    let stored = rows(
+        &path,
+        "SELECT features ->> 'file', (outputs ->> 'offset') + (outputs ->> 'length') \
+         FROM requests",
+    );
+    let file = stored[0][0].as_str().expect("a file name");
+    let mut folder = path.clone().into_os_string();
+    folder.push("-tensors");
+    let length = std::fs::metadata(Path::new(&folder).join(file))
+        .expect("the tensor file")
+        .len();
+    assert_eq!(json!(length), stored[0][1]);
     let read = read_back(&path, 1_000);
     assert_eq!(read.len(), 300);
     for (k, record) in read.iter().enumerate() {

@@ -1,0 +1,318 @@
+//! The tensor files: large requests' tensors (layout `v2-binary`, binary.rs) are appended to
+//! files in a folder beside the database (`predictions.db` → `predictions.db-tensors/`), and
+//! their requests' chunk entries (store.rs) hold a [`Reference`] to them instead of the bytes.
+//!
+//! Why not a BLOB column: SQLite copies every byte it stores three times in the kernel (the
+//! WAL write, the checkpoint's read of it and its write into the database) besides its own
+//! copy and the WAL checksum: about 2 ns of CPU per byte measured, against about 0.35 ns to
+//! append to a file (BENCHMARKS.md, "Where the audit trail's time goes"). A 1,000-record iris
+//! request's tensors are ≈ 41 KB.
+//!
+//! A file is named by the number of stored records before its first request (20 digits,
+//! `.tensors`) and closes at [`FILE_BYTES`]; record numbers and file offsets both grow in the
+//! writer's order, so retention deletes a file once the oldest record kept comes after it.
+//! The writer flushes the files before each commit (and syncs them first in `durable` mode),
+//! so a committed reference points at written bytes; bytes whose transaction rolled back
+//! stay in the file, unreferenced.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// A file takes no more requests once it is this long.
+const FILE_BYTES: u64 = 64 << 20;
+/// Writes go through a buffer this large: a batch of requests costs a few `write`s, not
+/// two per request.
+const BUFFER_BYTES: usize = 256 * 1024;
+const EXTENSION: &str = "tensors";
+
+/// Where one side of a request (its inputs or its outputs) is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    /// The file's name in the tensor folder.
+    pub file: String,
+    pub offset: u64,
+    pub length: u64,
+}
+
+/// The tensor folder of the database at `db`.
+pub fn folder_of(db: &Path) -> PathBuf {
+    let mut folder = db.as_os_str().to_owned();
+    folder.push("-tensors");
+    PathBuf::from(folder)
+}
+
+/// The writer's side: the folder and the file being appended to.
+pub struct TensorFiles {
+    folder: PathBuf,
+    durable: bool,
+    current: Option<Appending>,
+    /// [`FILE_BYTES`], smaller in tests.
+    file_bytes: u64,
+}
+
+struct Appending {
+    name: String,
+    file: BufWriter<File>,
+    /// The file's length, counting what is still in the buffer.
+    length: u64,
+}
+
+impl TensorFiles {
+    /// The files of the database at `db`; `durable` syncs them before each commit.
+    pub fn new(db: &Path, durable: bool) -> TensorFiles {
+        TensorFiles {
+            folder: folder_of(db),
+            durable,
+            current: None,
+            file_bytes: FILE_BYTES,
+        }
+    }
+
+    /// Appends the sides (inputs, outputs) of the request whose first record is record
+    /// `first_row`, in one file: a file that is full closes before a request, never inside
+    /// one, so a file holds exactly the records from its name's to the next file's.
+    pub fn append<const N: usize>(
+        &mut self,
+        first_row: i64,
+        sides: [&[u8]; N],
+    ) -> io::Result<[Reference; N]> {
+        if self
+            .current
+            .as_ref()
+            .is_none_or(|c| c.length >= self.file_bytes)
+        {
+            self.open(first_row)?;
+        }
+        let Some(current) = self.current.as_mut() else {
+            return Err(io::Error::other("no tensor file is open"));
+        };
+        let mut references = sides.map(|_| Reference {
+            file: current.name.clone(),
+            offset: 0,
+            length: 0,
+        });
+        for (reference, bytes) in references.iter_mut().zip(sides) {
+            current.file.write_all(bytes)?;
+            reference.offset = current.length;
+            reference.length = bytes.len() as u64;
+            current.length += bytes.len() as u64;
+        }
+        Ok(references)
+    }
+
+    /// Closes the current file and opens the one for requests from record `first_row` on; a
+    /// file of that name (left by a batch that rolled back) is appended to.
+    fn open(&mut self, first_row: i64) -> io::Result<()> {
+        if let Some(mut previous) = self.current.take() {
+            previous.file.flush()?;
+            if self.durable {
+                previous.file.get_ref().sync_data()?;
+            }
+        }
+        std::fs::create_dir_all(&self.folder)?;
+        let name = file_name(first_row);
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.folder.join(&name))?;
+        let length = file.metadata()?.len();
+        if self.durable {
+            // The new file's name must survive a power cut too.
+            File::open(&self.folder)?.sync_all()?;
+        }
+        self.current = Some(Appending {
+            name,
+            file: BufWriter::with_capacity(BUFFER_BYTES, file),
+            length,
+        });
+        Ok(())
+    }
+
+    /// Writes out what is buffered (and syncs it in `durable` mode): call before committing
+    /// the references.
+    pub fn flush(&mut self) -> io::Result<()> {
+        if let Some(current) = self.current.as_mut() {
+            current.file.flush()?;
+            if self.durable {
+                current.file.get_ref().sync_data()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the files that hold only records before record `oldest_kept`: every file but
+    /// the current one whose successor starts at or before it. Returns how many went.
+    pub fn delete_before(&mut self, oldest_kept: i64) -> io::Result<usize> {
+        let mut starts: Vec<i64> = match std::fs::read_dir(&self.folder) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok()?.file_name().to_str().and_then(first_row_of))
+                .collect(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        starts.sort_unstable();
+        let current = self.current.as_ref().map(|c| c.name.as_str());
+        let mut deleted = 0;
+        for pair in starts.windows(2) {
+            let (start, next) = (pair[0], pair[1]);
+            let name = file_name(start);
+            if next <= oldest_kept && current != Some(name.as_str()) {
+                std::fs::remove_file(self.folder.join(name))?;
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+}
+
+/// Reads the bytes `reference` points at in `folder`. A name that is not a tensor file's
+/// (the database is the only source of references, but it is a file anyone can edit) is
+/// refused rather than opened.
+pub fn read(folder: &Path, reference: &Reference) -> io::Result<Vec<u8>> {
+    if first_row_of(&reference.file).is_none() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{:?} is not a tensor file's name", reference.file),
+        ));
+    }
+    let mut file = File::open(folder.join(&reference.file))?;
+    file.seek(SeekFrom::Start(reference.offset))?;
+    let length = usize::try_from(reference.length)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "reference too long"))?;
+    // Never trust the stored length for an allocation: read what the file holds.
+    let mut bytes = Vec::new();
+    file.take(reference.length).read_to_end(&mut bytes)?;
+    if bytes.len() != length {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the tensor file is shorter than its reference",
+        ));
+    }
+    Ok(bytes)
+}
+
+fn file_name(first_row: i64) -> String {
+    format!("{first_row:020}.{EXTENSION}")
+}
+
+/// The first record of a tensor file's name; `None` for any other name.
+fn first_row_of(name: &str) -> Option<i64> {
+    let digits = name.strip_suffix(EXTENSION)?.strip_suffix('.')?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appended_sides_read_back_through_their_references() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("a.db");
+        let mut files = TensorFiles::new(&db, true);
+        let [first, second] = files
+            .append(7, [b"inputs of 7", b"outputs of 7"])
+            .expect("appends");
+        let [third] = files.append(9, [b""]).expect("appends");
+        files.flush().expect("flushes");
+        assert_eq!(first.file, "00000000000000000007.tensors");
+        assert_eq!((first.offset, first.length), (0, 11));
+        assert_eq!((second.offset, second.length), (11, 12));
+        assert_eq!(
+            (third.file.as_str(), third.offset),
+            (first.file.as_str(), 23)
+        );
+        let folder = folder_of(&db);
+        assert_eq!(folder, dir.path().join("a.db-tensors"));
+        assert_eq!(read(&folder, &first).expect("reads"), b"inputs of 7");
+        assert_eq!(read(&folder, &second).expect("reads"), b"outputs of 7");
+        assert_eq!(read(&folder, &third).expect("reads"), b"");
+    }
+
+    #[test]
+    fn a_reference_past_the_end_or_to_a_foreign_name_is_an_error() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("a.db");
+        let mut files = TensorFiles::new(&db, false);
+        let [mut reference] = files.append(0, [b"abc"]).expect("appends");
+        files.flush().expect("flushes");
+        let folder = folder_of(&db);
+        reference.length = u64::MAX;
+        assert!(read(&folder, &reference).is_err());
+        reference.length = 3;
+        reference.offset = 1;
+        assert!(read(&folder, &reference).is_err());
+        std::fs::write(dir.path().join("secret"), b"x").expect("writes");
+        for name in [
+            "../secret",
+            "/etc/passwd",
+            "1.tensors",
+            "0000000000000000000a.tensors",
+        ] {
+            let foreign = Reference {
+                file: name.into(),
+                offset: 0,
+                length: 1,
+            };
+            assert!(read(&folder, &foreign).is_err(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_full_file_closes_and_only_files_before_the_oldest_kept_record_are_deleted() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("a.db");
+        let mut files = TensorFiles {
+            file_bytes: 16,
+            ..TensorFiles::new(&db, false)
+        };
+        let big = [0u8; 16];
+        let names: Vec<String> = [0, 10, 20]
+            .into_iter()
+            .flat_map(|row| files.append(row, [&big, b"x"]).expect("appends"))
+            .map(|reference| reference.file)
+            .collect();
+        assert_eq!(
+            names,
+            [0, 0, 10, 10, 20, 20].map(file_name),
+            "a full file is followed by a new one between requests, not inside one"
+        );
+        files.flush().expect("flushes");
+        let listed = || {
+            let mut names: Vec<String> = std::fs::read_dir(folder_of(&db))
+                .expect("lists")
+                .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+                .collect();
+            names.sort();
+            names
+        };
+        // Record 15 is in the second file: only the first holds nothing kept.
+        assert_eq!(files.delete_before(15).expect("deletes"), 1);
+        assert_eq!(listed(), [file_name(10), file_name(20)]);
+        // Nothing kept before record 30: still, the current file stays.
+        assert_eq!(files.delete_before(30).expect("deletes"), 1);
+        assert_eq!(listed(), [file_name(20)]);
+    }
+
+    #[test]
+    fn a_reopened_file_is_appended_to() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("a.db");
+        let mut files = TensorFiles::new(&db, false);
+        files.append(3, [b"rolled back"]).expect("appends");
+        files.flush().expect("flushes");
+        drop(files);
+        let mut again = TensorFiles::new(&db, false);
+        let [reference] = again.append(3, [b"kept"]).expect("appends");
+        again.flush().expect("flushes");
+        assert_eq!(reference.offset, 11);
+        assert_eq!(read(&folder_of(&db), &reference).expect("reads"), b"kept");
+    }
+}
