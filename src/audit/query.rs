@@ -1,6 +1,7 @@
 //! Reading the trail back: `prediction-api audit --db … [--model …] [--since …] [--limit …]`
 //! prints the matching rows as JSON lines, oldest first.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -51,6 +52,7 @@ pub fn run(query: &AuditQuery, out: &mut impl Write) -> anyhow::Result<()> {
         records: Vec::new(),
         limit,
         tensors: tensor_files::folder_of(&query.db),
+        unreadable: HashSet::new(),
     };
     let mut chunks = conn
         .prepare(
@@ -120,6 +122,8 @@ struct Newest {
     limit: usize,
     /// The tensor folder, for requests stored as references to it.
     tensors: PathBuf,
+    /// The tensor files already reported unreadable.
+    unreadable: HashSet<String>,
 }
 
 impl Newest {
@@ -133,7 +137,7 @@ impl Newest {
             return;
         };
         let room = self.limit.saturating_sub(self.records.len());
-        let records = records_of(request, &self.tensors);
+        let records = records_of(request, &self.tensors, &mut self.unreadable);
         self.records.extend(records.into_iter().rev().take(room));
     }
 }
@@ -203,11 +207,11 @@ impl Stored {
 }
 
 /// One stored request as its records, in order: one JSON object per record. `tensors` is the
-/// tensor folder.
-fn records_of(request: Stored, tensors: &Path) -> Vec<Value> {
+/// tensor folder; `unreadable`, the files in it already reported unreadable.
+fn records_of(request: Stored, tensors: &Path, unreadable: &mut HashSet<String>) -> Vec<Value> {
     let rows = request.rows;
-    let binary = |stored: Option<&[u8]>, key: &str| match request.referenced {
-        true => referenced_document(stored, tensors, key, &request.request_id),
+    let mut binary = |stored: Option<&[u8]>, key: &str| match request.referenced {
+        true => referenced_document(stored, tensors, key, unreadable),
         false => binary_document(stored, key),
     };
     let (features, outputs) = match request.layout.as_deref() {
@@ -284,23 +288,26 @@ fn binary_document(stored: Option<&[u8]>, key: &str) -> Option<Value> {
 }
 
 /// The binary document a reference points at in the tensor folder, as its V2 JSON document;
-/// `None` when absent or unreadable, with a warning on stderr when the file is missing or
-/// short (a database copied without its tensor folder, say), so that the `null`s it leaves
+/// `None` when absent or unreadable. A file that is missing or short (a database copied
+/// without its tensor folder, say) is reported on stderr once, so that the `null`s it leaves
 /// in the output are explained.
 fn referenced_document(
     reference: Option<&[u8]>,
     folder: &Path,
     key: &str,
-    request_id: &str,
+    unreadable: &mut HashSet<String>,
 ) -> Option<Value> {
     let reference: Reference = serde_json::from_slice(reference?).ok()?;
     match tensor_files::read(folder, &reference) {
         Ok(stored) => binary::decode(&stored, key),
         Err(e) => {
-            eprintln!(
-                "warning: request {request_id:?}: cannot read its {key} from {}: {e}",
-                folder.join(&reference.file).display()
-            );
+            if unreadable.insert(reference.file.clone()) {
+                eprintln!(
+                    "warning: cannot read tensors from {}: {e}; their records are printed \
+                     without features and outputs",
+                    folder.join(&reference.file).display()
+                );
+            }
             None
         }
     }

@@ -8,8 +8,8 @@
 //! texts it already has; V2 JSON stores its request and answer documents the same way
 //! (layout `v2`; a side sent as Triton binary data is written as one V2 JSON document), and
 //! the view slices their tensors. Large requests are stored as their tensors instead (layout
-//! `v2-binary`, binary.rs): bytes copied as they are, about a fifth of the JSON of records
-//! with named fields, about as many bytes as V2 JSON tensors.
+//! `v2-binary`, binary.rs, in the tensor files): bytes copied as they are, about a fifth of
+//! the JSON of records with named fields, and no number formatted.
 
 use bytes::Bytes;
 use serde::Serializer;

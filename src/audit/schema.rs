@@ -3,10 +3,10 @@
 //!
 //! The current schema stores small requests in `request_chunks`: a few rows per transaction,
 //! each a JSON array of requests (store.rs has the layout), with the range of their arrival
-//! times (indexed by `first_time`, for retention by age). Large requests (batches), and every
+//! times (indexed by `first_time`, for retention by age). Large JSON requests, and every
 //! request written before schema 4, have one row each in `request_rows` (their features and
-//! outputs JSON text, or BLOBs for layout 'v2-binary'). The `requests` view
-//! shows one row per request from both: its columns, and its records' features and outputs as two JSON
+//! outputs JSON text; BLOBs for layout 'v2-binary' in schema 5). The `requests` view shows one
+//! row per request from both: its columns, and its records' features and outputs as two JSON
 //! arrays with one element per record. `first_row` is the number of records stored before it
 //! (never reused, so record ids stay stable when old requests are deleted); `first_index` is
 //! the index of its first element in the request (0, except for rows carried over from
@@ -15,9 +15,10 @@
 //! request and answer documents as they went over the wire, and the view slices each input
 //! and output tensor along its first dimension: row `k` of a tensor is `data[k]` when the
 //! data is nested or the shape has one dimension, else the `k`-th run of
-//! `len(data) / shape[0]` elements. A request with `layout` 'v2-binary' (schema 5) holds
-//! its tensors in Triton's binary form as BLOBs (binary.rs): the view lists its records
-//! without features and outputs, and `prediction-api audit` decodes them.
+//! `len(data) / shape[0]` elements. A request with `layout` 'v2-binary' has its tensors in
+//! Triton's binary form (binary.rs) in the tensor files beside the database, its features and
+//! outputs being references to them (tensor_files.rs; schema 5 kept them as BLOBs): the view
+//! lists its records without features and outputs, and `prediction-api audit` decodes them.
 
 use std::path::Path;
 
