@@ -93,7 +93,7 @@ impl Chunk {
         text.push(b',');
         number(text, row.rows);
         text.push(b',');
-        string(text, row.time);
+        plain(text, row.time);
         text.push(b',');
         string(text, row.request_id);
         text.push(b',');
@@ -104,17 +104,20 @@ impl Chunk {
             None => text.extend_from_slice(b"null"),
         }
         text.push(b',');
-        string(text, row.route);
+        plain(text, row.route);
         text.push(b',');
         latency(text, row.latency);
         text.push(b',');
         number(text, row.status);
-        for field in [row.error, row.layout] {
-            text.push(b',');
-            match field {
-                Some(s) => string(text, s),
-                None => text.extend_from_slice(b"null"),
-            }
+        text.push(b',');
+        match row.error {
+            Some(error) => string(text, error),
+            None => text.extend_from_slice(b"null"),
+        }
+        text.push(b',');
+        match row.layout {
+            Some(layout) => plain(text, layout),
+            None => text.extend_from_slice(b"null"),
         }
         for embedded in [&row.features, &row.outputs] {
             text.push(b',');
@@ -215,6 +218,19 @@ fn number(text: &mut Vec<u8>, n: i64) {
 
 fn string(text: &mut Vec<u8>, s: &str) {
     json(text, s);
+}
+
+/// A string the server made (a time, a route template, a layout), which needs no escaping:
+/// quoted as it is, without serde's scan for characters to escape.
+fn plain(text: &mut Vec<u8>, s: &str) {
+    debug_assert!(
+        s.bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\'),
+        "{s:?} needs escaping"
+    );
+    text.push(b'"');
+    text.extend_from_slice(s.as_bytes());
+    text.push(b'"');
 }
 
 /// Writes `value` as JSON: writing a string or a number into a `Vec` cannot fail.

@@ -38,6 +38,23 @@ pub struct Reference {
     pub length: u64,
 }
 
+impl Reference {
+    /// Appends the reference as JSON, `{"file":…,"offset":…,"length":…}`: written here rather
+    /// than by serde, because the writer writes two per request and the name (digits and
+    /// `.tensors`, from [`file_name`]) needs no escaping.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        debug_assert!(first_row_of(&self.file).is_some());
+        out.extend_from_slice(b"{\"file\":\"");
+        out.extend_from_slice(self.file.as_bytes());
+        out.extend_from_slice(b"\",\"offset\":");
+        // Writing a number into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, &self.offset);
+        out.extend_from_slice(b",\"length\":");
+        let _ = serde_json::to_writer(&mut *out, &self.length);
+        out.push(b'}');
+    }
+}
+
 /// The tensor folder of the database at `db`.
 pub fn folder_of(db: &Path) -> PathBuf {
     let mut folder = db.as_os_str().to_owned();
@@ -234,6 +251,23 @@ mod tests {
         assert_eq!(read(&folder, &first).expect("reads"), b"inputs of 7");
         assert_eq!(read(&folder, &second).expect("reads"), b"outputs of 7");
         assert_eq!(read(&folder, &third).expect("reads"), b"");
+    }
+
+    #[test]
+    fn a_reference_is_written_as_the_json_it_is_read_from() {
+        let reference = Reference {
+            file: file_name(1234),
+            offset: 0,
+            length: u64::MAX,
+        };
+        let mut written = Vec::new();
+        reference.write_json(&mut written);
+        assert_eq!(
+            String::from_utf8_lossy(&written),
+            r#"{"file":"00000000000000001234.tensors","offset":0,"length":18446744073709551615}"#
+        );
+        let read: Reference = serde_json::from_slice(&written).expect("reads");
+        assert_eq!(read, reference);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use super::retention;
 use super::rows::Row;
 use super::store::{self, Chunk};
-use super::tensor_files::TensorFiles;
+use super::tensor_files::{self, TensorFiles};
 use super::timestamp::Timestamps;
 use super::{Ack, Counters, Message, Retention};
 
@@ -242,8 +242,12 @@ fn append_tensors(
 ) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
     let sides = [row.features, row.outputs].map(Option::unwrap_or_default);
     let [features, outputs] = files.append(first_row, sides)?;
-    let text = |reference| serde_json::to_vec(&reference).map_err(std::io::Error::other);
-    Ok((text(features)?, text(outputs)?))
+    let text = |reference: tensor_files::Reference| {
+        let mut text = Vec::with_capacity(80);
+        reference.write_json(&mut text);
+        text
+    };
+    Ok((text(features), text(outputs)))
 }
 
 /// The number of records stored so far, counting deleted ones: the next request's
