@@ -76,6 +76,9 @@ struct Appending {
     file: BufWriter<File>,
     /// The file's length, counting what is still in the buffer.
     length: u64,
+    /// Whether bytes were appended since the last flush: a transaction without tensors
+    /// costs no flush and no sync.
+    appended: bool,
 }
 
 impl TensorFiles {
@@ -97,6 +100,15 @@ impl TensorFiles {
         first_row: i64,
         sides: [&[u8]; N],
     ) -> io::Result<[Reference; N]> {
+        let appended = self.try_append(first_row, sides);
+        self.forget_on_error(appended)
+    }
+
+    fn try_append<const N: usize>(
+        &mut self,
+        first_row: i64,
+        sides: [&[u8]; N],
+    ) -> io::Result<[Reference; N]> {
         if self
             .current
             .as_ref()
@@ -112,6 +124,7 @@ impl TensorFiles {
             offset: 0,
             length: 0,
         });
+        current.appended = true;
         for (reference, bytes) in references.iter_mut().zip(sides) {
             current.file.write_all(bytes)?;
             reference.offset = current.length;
@@ -119,6 +132,17 @@ impl TensorFiles {
             current.length += bytes.len() as u64;
         }
         Ok(references)
+    }
+
+    /// After a failed write (a full disk, say) the file's length is no longer known: the
+    /// file is closed, and the next request reopens it and takes its length from the file
+    /// system, so no later reference points at bytes that were not written. The batch that
+    /// failed rolls back, so nothing refers to what it appended.
+    fn forget_on_error<T>(&mut self, result: io::Result<T>) -> io::Result<T> {
+        if result.is_err() {
+            self.current = None;
+        }
+        result
     }
 
     /// Closes the current file and opens the one for requests from record `first_row` on; a
@@ -145,6 +169,7 @@ impl TensorFiles {
             name,
             file: BufWriter::with_capacity(BUFFER_BYTES, file),
             length,
+            appended: false,
         });
         Ok(())
     }
@@ -152,13 +177,18 @@ impl TensorFiles {
     /// Writes out what is buffered (and syncs it in `durable` mode): call before committing
     /// the references.
     pub fn flush(&mut self) -> io::Result<()> {
-        if let Some(current) = self.current.as_mut() {
-            current.file.flush()?;
-            if self.durable {
-                current.file.get_ref().sync_data()?;
-            }
-        }
-        Ok(())
+        let durable = self.durable;
+        let flushed = match self.current.as_mut().filter(|c| c.appended) {
+            Some(current) => current.file.flush().and_then(|()| {
+                if durable {
+                    current.file.get_ref().sync_data()?;
+                }
+                current.appended = false;
+                Ok(())
+            }),
+            None => Ok(()),
+        };
+        self.forget_on_error(flushed)
     }
 
     /// Deletes the files that hold only records before record `oldest_kept`: every file but
@@ -333,6 +363,22 @@ mod tests {
         // Nothing kept before record 30: still, the current file stays.
         assert_eq!(files.delete_before(30).expect("deletes"), 1);
         assert_eq!(listed(), [file_name(20)]);
+    }
+
+    #[test]
+    fn a_failed_append_is_an_error_and_the_next_one_starts_from_the_file_as_it_is() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("a.db");
+        let mut files = TensorFiles::new(&db, true);
+        // A file where the folder should be: nothing can be created in it.
+        std::fs::write(folder_of(&db), b"in the way").expect("writes");
+        assert!(files.append(0, [b"lost"]).is_err());
+        assert!(files.flush().is_ok(), "nothing to flush");
+        std::fs::remove_file(folder_of(&db)).expect("removes");
+        let [reference] = files.append(0, [b"kept"]).expect("appends");
+        files.flush().expect("flushes");
+        assert_eq!((reference.offset, reference.length), (0, 4));
+        assert_eq!(read(&folder_of(&db), &reference).expect("reads"), b"kept");
     }
 
     #[test]
