@@ -5,12 +5,15 @@
 //! Why not a BLOB column: SQLite copies every byte it stores three times in the kernel (the
 //! WAL write, the checkpoint's read of it and its write into the database) besides its own
 //! copy and the WAL checksum: about 2 ns of CPU per byte measured, against about 0.35 ns to
-//! append to a file (BENCHMARKS.md, "Where the audit trail's time goes"). A 1,000-record iris
-//! request's tensors are ≈ 41 KB.
+//! append to a file (BENCHMARKS.md, the audit trail). A 1,000-record iris request's tensors
+//! are ≈ 41 KB.
 //!
-//! A file is named by the number of stored records before its first request (20 digits,
-//! `.tensors`) and closes at [`FILE_BYTES`]; record numbers and file offsets both grow in the
-//! writer's order, so retention deletes a file once the oldest record kept comes after it.
+//! A file is named (20 digits, `.tensors`) by the number of stored records before its first
+//! request, or one past the previous file's name when that is larger (a batch that rolled
+//! back gives its record numbers to the next one), and closes at [`FILE_BYTES`], between two
+//! requests. So names grow with the files, and every record a file holds is numbered below
+//! the next file's name: retention deletes a file once the oldest record kept is at or past
+//! the next file's name.
 //! The writer flushes the files before each commit (and syncs them first in `durable` mode),
 //! so a committed reference points at written bytes; bytes whose transaction rolled back
 //! stay in the file, unreferenced.
@@ -67,6 +70,8 @@ pub struct TensorFiles {
     folder: PathBuf,
     durable: bool,
     current: Option<Appending>,
+    /// The number in the newest file's name; `None` until the folder was read.
+    last_name: Option<i64>,
     /// [`FILE_BYTES`], smaller in tests.
     file_bytes: u64,
 }
@@ -88,13 +93,14 @@ impl TensorFiles {
             folder: folder_of(db),
             durable,
             current: None,
+            last_name: None,
             file_bytes: FILE_BYTES,
         }
     }
 
     /// Appends the sides (inputs, outputs) of the request whose first record is record
     /// `first_row`, in one file: a file that is full closes before a request, never inside
-    /// one, so a file holds exactly the records from its name's to the next file's.
+    /// one.
     pub fn append<const N: usize>(
         &mut self,
         first_row: i64,
@@ -145,8 +151,10 @@ impl TensorFiles {
         result
     }
 
-    /// Closes the current file and opens the one for requests from record `first_row` on; a
-    /// file of that name (left by a batch that rolled back) is appended to.
+    /// Closes the current file and opens a new one for requests from record `first_row` on,
+    /// named by that number, or one past the last file's name when that is larger: a batch
+    /// that rolled back gives its record numbers to the next one, and names must keep growing
+    /// for [`TensorFiles::delete_before`] to be right.
     fn open(&mut self, first_row: i64) -> io::Result<()> {
         if let Some(mut previous) = self.current.take() {
             previous.file.flush()?;
@@ -155,7 +163,12 @@ impl TensorFiles {
             }
         }
         std::fs::create_dir_all(&self.folder)?;
-        let name = file_name(first_row);
+        let last = match self.last_name {
+            Some(last) => last,
+            None => self.starts()?.last().copied().unwrap_or(-1),
+        };
+        let number = first_row.max(last.saturating_add(1));
+        let name = file_name(number);
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -165,6 +178,7 @@ impl TensorFiles {
             // The new file's name must survive a power cut too.
             File::open(&self.folder)?.sync_all()?;
         }
+        self.last_name = Some(number);
         self.current = Some(Appending {
             name,
             file: BufWriter::with_capacity(BUFFER_BYTES, file),
@@ -194,14 +208,7 @@ impl TensorFiles {
     /// Deletes the files that hold only records before record `oldest_kept`: every file but
     /// the current one whose successor starts at or before it. Returns how many went.
     pub fn delete_before(&mut self, oldest_kept: i64) -> io::Result<usize> {
-        let mut starts: Vec<i64> = match std::fs::read_dir(&self.folder) {
-            Ok(entries) => entries
-                .filter_map(|e| e.ok()?.file_name().to_str().and_then(first_row_of))
-                .collect(),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(e),
-        };
-        starts.sort_unstable();
+        let starts = self.starts()?;
         let current = self.current.as_ref().map(|c| c.name.as_str());
         let mut deleted = 0;
         for pair in starts.windows(2) {
@@ -213,6 +220,19 @@ impl TensorFiles {
             }
         }
         Ok(deleted)
+    }
+
+    /// The numbers in the tensor files' names, in order (none when there is no folder).
+    fn starts(&self) -> io::Result<Vec<i64>> {
+        let mut starts: Vec<i64> = match std::fs::read_dir(&self.folder) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok()?.file_name().to_str().and_then(first_row_of))
+                .collect(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        starts.sort_unstable();
+        Ok(starts)
     }
 }
 
@@ -382,17 +402,31 @@ mod tests {
     }
 
     #[test]
-    fn a_reopened_file_is_appended_to() {
+    fn a_new_file_is_named_after_the_last_one_even_when_record_numbers_went_back() {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("a.db");
-        let mut files = TensorFiles::new(&db, false);
-        files.append(3, [b"rolled back"]).expect("appends");
+        let mut files = TensorFiles {
+            file_bytes: 16,
+            ..TensorFiles::new(&db, false)
+        };
+        let [first] = files.append(150, [&[0u8; 16]]).expect("appends");
+        // A rolled-back batch: the next one numbers its records from 100 again.
+        let [second] = files.append(100, [b"x"]).expect("appends");
+        assert_eq!(
+            (first.file, second.file.clone()),
+            (file_name(150), file_name(151))
+        );
         files.flush().expect("flushes");
         drop(files);
+        // A restarted writer starts after the newest file too.
         let mut again = TensorFiles::new(&db, false);
-        let [reference] = again.append(3, [b"kept"]).expect("appends");
+        let [third] = again.append(120, [b"kept"]).expect("appends");
         again.flush().expect("flushes");
-        assert_eq!(reference.offset, 11);
-        assert_eq!(read(&folder_of(&db), &reference).expect("reads"), b"kept");
+        assert_eq!(
+            (third.file.as_str(), third.offset),
+            (file_name(152).as_str(), 0)
+        );
+        assert_eq!(read(&folder_of(&db), &third).expect("reads"), b"kept");
+        assert_eq!(read(&folder_of(&db), &second).expect("reads"), b"x");
     }
 }
