@@ -5,10 +5,10 @@
 //! as JSON texts, or a large request's tensors in binary form ([`RowTexts`]). The writer
 //! thread writes every queued request in one transaction (small requests many to a stored
 //! row, large JSON ones a row each: store.rs; tensors appended to the tensor files beside the
-//! database, referenced from the transaction: tensor_files.rs), and commits. In `async` mode the request does not wait; when the queue is full its rows are
-//! counted as dropped and logged. In `durable` mode the request waits for the commit of the
-//! transaction holding its rows (group commit: one commit acknowledges every request of the
-//! batch).
+//! database, referenced from the transaction: tensor_files.rs), and commits. In `async` mode
+//! the request does not wait; when the queue is full its rows are counted as dropped and
+//! logged. In `durable` mode the request waits for the commit of the transaction holding its
+//! rows (group commit: one commit acknowledges every request of the batch).
 
 mod binary;
 pub mod query;

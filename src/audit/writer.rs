@@ -52,55 +52,45 @@ pub fn run(
     let mut behind = false;
     while !stopping {
         let first = match queue.recv_timeout(TICK) {
-            Ok(message) => message,
-            Err(RecvTimeoutError::Timeout) => {
-                retention_pass(
-                    &conn,
-                    &mut files,
-                    &keep,
-                    chunk.next_row(),
-                    &mut next_retention,
-                );
-                continue;
-            }
+            Ok(message) => Some(message),
+            Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        stopping = batch.take(first, &counters);
-        // Everything already queued joins this transaction (group commit), and so does what
-        // arrives within `linger`; when stopping, everything queued is written before the
-        // thread ends.
-        if !stopping && !behind && !linger.is_zero() {
-            // Sleep rather than wait on the queue: a sleeping writer costs the requests no
-            // wake-up per entry.
-            std::thread::sleep(linger);
-        }
-        behind = false;
-        loop {
-            if !stopping && batch.is_full() {
-                behind = true;
-                break;
+        // An idle writer enforces retention at once.
+        let idle = first.is_none();
+        if let Some(first) = first {
+            stopping = batch.take(first, &counters);
+            // Everything already queued joins this transaction (group commit), and so does
+            // what arrives within `linger`; when stopping, everything queued is written
+            // before the thread ends.
+            if !stopping && !behind && !linger.is_zero() {
+                // Sleep rather than wait on the queue: a sleeping writer costs the requests
+                // no wake-up per entry.
+                std::thread::sleep(linger);
             }
-            match queue.try_recv() {
-                Ok(message) => stopping |= batch.take(message, &counters),
-                Err(_) => break,
+            behind = false;
+            loop {
+                if !stopping && batch.is_full() {
+                    behind = true;
+                    break;
+                }
+                match queue.try_recv() {
+                    Ok(message) => stopping |= batch.take(message, &counters),
+                    Err(_) => break,
+                }
+            }
+            if !batch.entries.is_empty() {
+                let store = Store {
+                    chunk: &mut chunk,
+                    stamps: &mut stamps,
+                    files: &mut files,
+                };
+                write_batch(&mut conn, &mut batch, &counters, store);
             }
         }
-        if !batch.entries.is_empty() {
-            let store = Store {
-                chunk: &mut chunk,
-                stamps: &mut stamps,
-                files: &mut files,
-            };
-            write_batch(&mut conn, &mut batch, &counters, store);
-        }
-        if Instant::now() >= next_retention {
-            retention_pass(
-                &conn,
-                &mut files,
-                &keep,
-                chunk.next_row(),
-                &mut next_retention,
-            );
+        if idle || Instant::now() >= next_retention {
+            let stored = chunk.next_row();
+            retention_pass(&conn, &mut files, &keep, stored, &mut next_retention);
         }
     }
     if let Err(e) = conn.pragma_update(None, "wal_checkpoint", "TRUNCATE") {
