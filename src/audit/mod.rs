@@ -108,6 +108,14 @@ impl AuditEntry {
         }
     }
 
+    /// The two binary documents of a request kept as its tensors (tensor_files.rs).
+    fn tensor_sides(&self) -> Option<[&bytes::Bytes; 2]> {
+        match &self.outcome {
+            Outcome::Predicted { rows } => rows.tensor_sides(),
+            Outcome::Failed { .. } => None,
+        }
+    }
+
     /// About what the entry holds in memory while it waits: its texts and identifiers.
     pub fn bytes(&self) -> u64 {
         let texts = match &self.outcome {

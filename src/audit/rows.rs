@@ -181,12 +181,12 @@ impl RowTexts {
         if !all().all(|t| text_rows_within_cap(t, rows)) {
             return None;
         }
-        let features = binary::encode("inputs", inputs.iter())?;
-        let answers = binary::encode("outputs", outputs.iter().map(|(_, o)| o.tensor()))?;
+        let (features, outputs) =
+            binary::encode_sides(inputs, outputs.iter().map(|(_, o)| o.tensor()))?;
         Some(RowTexts {
             rows,
-            features: features.into(),
-            outputs: answers.into(),
+            features,
+            outputs,
             layout: Some(binary::LAYOUT),
         })
     }
@@ -218,6 +218,12 @@ impl RowTexts {
     /// The outputs' JSON text.
     pub fn outputs(&self) -> &[u8] {
         &self.outputs
+    }
+
+    /// The two binary documents (inputs, outputs) of a request kept as its tensors, shared
+    /// rather than copied: the writer appends them to the tensor files as they are.
+    pub fn tensor_sides(&self) -> Option<[&Bytes; 2]> {
+        (self.layout == Some(binary::LAYOUT)).then_some([&self.features, &self.outputs])
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use rusqlite::Connection;
 
 use super::retention;
@@ -188,8 +189,8 @@ fn insert_all(
         for (entry, _) in batch {
             let row = Row::of(entry, stamps.format(entry.time));
             let references;
-            let row = if row.is_binary() {
-                references = append_tensors(files, chunk.next_row(), &row)?;
+            let row = if let Some(sides) = entry.tensor_sides() {
+                references = append_tensors(files, chunk.next_row(), sides)?;
                 Row {
                     features: Some(&references.0),
                     outputs: Some(&references.1),
@@ -228,9 +229,8 @@ fn insert_all(
 fn append_tensors(
     files: &mut TensorFiles,
     first_row: i64,
-    row: &Row<'_>,
+    sides: [&Bytes; 2],
 ) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
-    let sides = [row.features, row.outputs].map(Option::unwrap_or_default);
     let [features, outputs] = files.append(first_row, sides)?;
     let text = |reference: tensor_files::Reference| {
         let mut text = Vec::with_capacity(80);
