@@ -90,6 +90,9 @@ struct Appending {
     /// Whether bytes were appended since the last flush: a transaction without tensors
     /// costs no flush and no sync.
     appended: bool,
+    /// Where the page cache was last told to let go ([`Appending::release_cache`]): the
+    /// file's length at the flush before last, and at the last flush.
+    released: [u64; 2],
 }
 
 impl TensorFiles {
@@ -170,6 +173,8 @@ impl TensorFiles {
             if self.durable {
                 previous.file.sync_data()?;
             }
+            previous.released = [0, previous.length];
+            previous.release_cache();
         }
         std::fs::create_dir_all(&self.folder)?;
         let last = match self.last_name {
@@ -193,6 +198,7 @@ impl TensorFiles {
             file,
             length,
             pending: Vec::with_capacity(MAX_PENDING),
+            released: [length; 2],
             appended: false,
         });
         Ok(())
@@ -208,6 +214,7 @@ impl TensorFiles {
                     current.file.sync_data()?;
                 }
                 current.appended = false;
+                current.release_cache();
                 Ok(())
             }),
             None => Ok(()),
@@ -262,6 +269,25 @@ impl Appending {
         drop(slices);
         self.pending.clear();
         Ok(())
+    }
+
+    /// Lets the kernel drop the file's pages from its cache once they are on disk: the trail
+    /// is written once and rarely read, and gigabytes of it should not push out of memory
+    /// what the server reads (its models, the database), nor keep drawing fresh memory. On
+    /// Linux, `POSIX_FADV_DONTNEED` starts the write-back of the dirty pages in its range and
+    /// drops the clean ones, so each range is advised twice, at the flush that wrote it (its
+    /// pages go to disk) and at the next one (they are clean by then and go). A partly
+    /// written last page is kept, and so is a page still being written; the advice is only
+    /// advice, and failing to give it loses nothing.
+    fn release_cache(&mut self) {
+        let [from, middle] = self.released;
+        let to = self.length;
+        #[cfg(target_os = "linux")]
+        if let Some(length) = std::num::NonZeroU64::new(to.saturating_sub(from)) {
+            let _ =
+                rustix::fs::fadvise(&self.file, from, Some(length), rustix::fs::Advice::DontNeed);
+        }
+        self.released = [middle, to];
     }
 }
 
