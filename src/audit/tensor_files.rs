@@ -335,6 +335,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn bytes_read_back_after_their_pages_were_released_from_the_cache() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("a.db");
+        let mut files = TensorFiles::new(&db, false);
+        let mut references = Vec::new();
+        for row in 0..5u8 {
+            // Sides over a page long, and a short one, so whole pages and a partly written last
+            // page are both advised.
+            let long = Bytes::from(vec![row; 6000]);
+            let short = Bytes::from(vec![row + 100; 7]);
+            references.extend(
+                files
+                    .append(i64::from(row), [&long, &short])
+                    .expect("appends"),
+            );
+            files.flush().expect("flushes");
+        }
+        files.flush().expect("flushes");
+        let folder = folder_of(&db);
+        for (i, reference) in references.iter().enumerate() {
+            let row = (i / 2) as u8;
+            let expected = if i % 2 == 0 {
+                vec![row; 6000]
+            } else {
+                vec![row + 100; 7]
+            };
+            assert_eq!(
+                read(&folder, reference).expect("reads"),
+                expected,
+                "side {i}"
+            );
+        }
+        let [last] = files
+            .append(5, [&Bytes::from_static(b"after")])
+            .expect("appends");
+        files.flush().expect("flushes");
+        assert_eq!(last.offset, 5 * 6007);
+        assert_eq!(read(&folder, &last).expect("reads"), b"after");
+    }
+
+    #[test]
     fn appended_sides_read_back_through_their_references() {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("a.db");
