@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""The audit trail's CPU per request: the server with the trail off and on, side by side.
+
+Throughput at full load (bench/run.py) is what the trail's cost is judged by, but on a small
+shared machine one round's throughput moves by ±30% with the machine's speed, so a few
+percent take dozens of rounds to see. This measures the cost directly: both servers run at
+the same time, each loaded by its own oha at the same fixed rate (well below full load, so
+neither is starved), and each server's CPU time per request is read from /proc
+(schedstat, nanoseconds, every thread; the audit writer's thread separately). Whatever
+slows the machine down slows both alike, so the ratio of the two is steady to about ±2% in
+a handful of rounds. Each round starts both servers afresh, with a new database; which one
+is started first alternates.
+
+What it leaves out: the kernel's write-back of the trail's files runs in kernel threads, not
+in the server, and a closed-loop load (bench/run.py) has effects a fixed rate does not.
+
+    python3 bench/audit_cpu.py [--workload v2-binary-100] [--rate 3000] [--duration 8]
+                               [--rounds 6] [--mode async]
+
+Linux only (/proc); needs the release binary and oha (`make bench-build`). 127.0.0.1 only;
+every run is bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import run
+
+OHA = run.BENCH / "oha" / "bin" / "oha"
+CONNECTIONS = 16
+
+
+def thread_cpu_ns(pid: int) -> tuple[int, int]:
+    """CPU nanoseconds of every thread of `pid`, and of its audit writer thread."""
+    total = writer = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            ns = int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[0])
+            name = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+        except (OSError, ValueError, IndexError):
+            continue  # a thread that ended meanwhile
+        total += ns
+        if name == "audit-writer":
+            writer += ns
+    return total, writer
+
+
+def start_oha(port: int, request: run.Request, body: Path, seconds: int, rate: int):
+    argv = [
+        str(OHA), "--no-tui", "--output-format", "json", "-z", f"{seconds}s",
+        "-c", str(CONNECTIONS), "-q", str(rate), "-m", "POST", "-D", str(body),
+    ]  # fmt: skip
+    for name, value in request.headers.items():
+        argv += ["-H", f"{name}: {value}"]
+    argv.append(f"http://127.0.0.1:{port}{request.path}")
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def answered(process, seconds: int) -> int:
+    """The 2xx answers of a finished oha run; any other answer fails the round."""
+    out, err = process.communicate(timeout=seconds + 60)
+    if process.returncode != 0:
+        raise RuntimeError(f"oha failed: {err.strip()[:300]}")
+    codes = json.loads(out).get("statusCodeDistribution", {})
+    failed = {code: n for code, n in codes.items() if not str(code).startswith("2")}
+    if failed or not codes:
+        raise RuntimeError(f"answers {codes}")
+    return sum(codes.values())
+
+
+def one_round(servers, request, body, args, workdir: Path, first: int) -> list[tuple]:
+    """Both servers under load at once; (µs per request, writer µs per request) of each."""
+    order = servers[first:] + servers[:first]
+    running = []
+    try:
+        for server in order:
+            folder = workdir / server.name
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            running.append(run.Running(server, folder))
+        for r in running:
+            r.wait_ready()
+        warm = [start_oha(r.port, request, body, 2, args.rate) for r in running]
+        for process in warm:
+            answered(process, 2)
+        before = [thread_cpu_ns(r.process.pid) for r in running]
+        load = [start_oha(r.port, request, body, args.duration, args.rate) for r in running]
+        counts = [answered(process, args.duration) for process in load]
+        after = [thread_cpu_ns(r.process.pid) for r in running]
+    finally:
+        for r in running:
+            r.stop()
+    by_name = {}
+    for r, b, a, n in zip(running, before, after, counts):
+        by_name[r.server.name] = ((a[0] - b[0]) / n / 1e3, (a[1] - b[1]) / n / 1e3)
+    return [by_name[s.name] for s in servers]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workload", default="v2-binary-100", choices=list(run.workloads()))
+    parser.add_argument("--rate", type=int, default=3000, help="requests/s sent to each server")
+    parser.add_argument("--duration", type=int, default=8, help="seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--mode", default="async", choices=["async", "durable"])
+    args = parser.parse_args(argv)
+    needs = ((OHA, "bench/setup.sh"), (run.prediction_api_bin(), "cargo build --release"))
+    for needed, how in needs:
+        if not Path(needed).exists():
+            print(f"audit_cpu: {needed} is missing: run {how}", file=sys.stderr)
+            return 2
+    request = run.workloads()[args.workload].native[0]
+    with tempfile.TemporaryDirectory(prefix="audit-cpu-") as tmp:
+        workdir = Path(tmp)
+        body = workdir / "request.body"
+        body.write_bytes(request.body)
+        off = run.prediction_api("trail-off", [])
+        on = run.prediction_api(
+            "trail-on",
+            ["--audit-db", str(workdir / "trail-on" / "audit.db"), "--audit-mode", args.mode],
+        )
+        rounds = []
+        for number in range(args.rounds):
+            measured = one_round([off, on], request, body, args, workdir, number % 2)
+            (off_us, _), (on_us, writer_us) = measured
+            rounds.append((off_us, on_us, writer_us))
+            run.log(
+                f"round {number + 1}: off {off_us:.1f} µs/request, on {on_us:.1f} µs/request "
+                f"(writer thread {writer_us:.1f}), ratio {on_us / off_us:.3f}"
+            )
+    ratios = sorted(on / off for off, on, _ in rounds)
+    median = statistics.median
+    print(
+        f"\n{args.workload}, {args.rate} requests/s to each server, {args.rounds} rounds of "
+        f"{args.duration} s, trail {args.mode}: server CPU per request, medians"
+    )
+    print("| trail off | trail on | of which the writer thread | on / off | rounds' ratios |")
+    print("|---:|---:|---:|---:|---|")
+    print(
+        f"| {median(r[0] for r in rounds):.1f} µs | {median(r[1] for r in rounds):.1f} µs | "
+        f"{median(r[2] for r in rounds):.1f} µs | {median(ratios):.3f} | "
+        f"{', '.join(f'{x:.3f}' for x in ratios)} |"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
