@@ -20,10 +20,9 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
-
-use bytes::Bytes;
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 /// A file takes no more requests once it is this long.
@@ -204,7 +203,7 @@ impl TensorFiles {
         Ok(())
     }
 
-    /// Writes out what is buffered (and syncs it in `durable` mode): call before committing
+    /// Writes out what is pending (and syncs it in `durable` mode): call before committing
     /// the references.
     pub fn flush(&mut self) -> io::Result<()> {
         let durable = self.durable;
