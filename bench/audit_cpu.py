@@ -14,8 +14,15 @@ is started first alternates.
 What it leaves out: the kernel's write-back of the trail's files runs in kernel threads, not
 in the server, and a closed-loop load (bench/run.py) has effects a fixed rate does not.
 
+With --closed-loop it measures at full load instead, as the harness does: in each round the
+two servers run one after the other (the first alternating), each started afresh with a new
+database, under wrk at 64 connections with the harness's rotating requests, and it reports
+the paired req/s ratio beside the CPU per request (the server's threads, the writer's, and
+the whole machine's busy time, wrk included) and the page faults per request. That tells a
+trail that costs CPU apart from one that costs the request threads in other ways.
+
     python3 bench/audit_cpu.py [--workload v2-binary-100] [--rate 3000] [--duration 8]
-                               [--rounds 6] [--mode async]
+                               [--rounds 6] [--mode async] [--closed-loop]
 
 Linux only (/proc); needs the release binary and oha (`make bench-build`). 127.0.0.1 only;
 every run is bounded in time.
@@ -37,6 +44,8 @@ import run
 
 OHA = run.BENCH / "oha" / "bin" / "oha"
 CONNECTIONS = 16
+# The harness's connection count for the audit comparisons.
+CLOSED_LOOP_CONNECTIONS = 64
 
 
 def thread_cpu_ns(pid: int) -> tuple[int, int]:
@@ -52,6 +61,99 @@ def thread_cpu_ns(pid: int) -> tuple[int, int]:
         if name == "audit-writer":
             writer += ns
     return total, writer
+
+
+def thread_faults(pid: int) -> int:
+    """Minor page faults of every thread of `pid` (field 10 of /proc/<pid>/task/*/stat)."""
+    faults = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+            faults += int(stat.rsplit(")", 1)[1].split()[7])
+        except (OSError, ValueError, IndexError):
+            continue
+    return faults
+
+
+def machine_busy_s() -> float:
+    """Busy CPU seconds of the whole machine since boot (user, nice, system, irq, softirq)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(f) for f in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def closed_loop_cell(server, script: Path, args, folder: Path) -> dict:
+    """One server under wrk at full load: req/s and what each request cost."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    running = run.Running(server, folder)
+    try:
+        running.wait_ready()
+        warm = run.wrk(running.port, script, CLOSED_LOOP_CONNECTIONS, 1)
+        if warm.problem:
+            raise RuntimeError(f"warm-up: {warm.problem}")
+        pid = running.process.pid
+        cpu, faults, busy = thread_cpu_ns(pid), thread_faults(pid), machine_busy_s()
+        measured = run.wrk(running.port, script, CLOSED_LOOP_CONNECTIONS, args.duration)
+        cpu_after, faults_after = thread_cpu_ns(pid), thread_faults(pid)
+        busy_after = machine_busy_s()
+    finally:
+        running.stop()
+    if measured.problem:
+        raise RuntimeError(measured.problem)
+    n = measured.requests
+    return {
+        "rps": measured.requests / args.duration,
+        "server_us": (cpu_after[0] - cpu[0]) / n / 1e3,
+        "writer_us": (cpu_after[1] - cpu[1]) / n / 1e3,
+        "machine_us": (busy_after - busy) / n * 1e6,
+        "faults": (faults_after - faults) / n,
+    }
+
+
+def closed_loop(args, off, on, workdir: Path) -> int:
+    workload = run.workloads()[args.workload]
+    script = workdir / "requests.lua"
+    script.write_text(run.lua_script(workload.native, f"{workload.name}, closed loop"))
+    rounds = []
+    for number in range(args.rounds):
+        order = [off, on] if number % 2 == 0 else [on, off]
+        cells = {s.name: closed_loop_cell(s, script, args, workdir / s.name) for s in order}
+        a, b = cells[off.name], cells[on.name]
+        rounds.append((a, b))
+        run.log(
+            f"round {number + 1}: off {a['rps']:,.0f} req/s {a['server_us']:.1f} µs/request, "
+            f"on {b['rps']:,.0f} req/s {b['server_us']:.1f} µs/request (writer "
+            f"{b['writer_us']:.1f}), req/s ratio {b['rps'] / a['rps']:.3f}"
+        )
+    median = statistics.median
+    ratio = sorted(b["rps"] / a["rps"] for a, b in rounds)
+    print(
+        f"\n{args.workload}, closed loop at {CLOSED_LOOP_CONNECTIONS} connections, "
+        f"{args.rounds} rounds of {args.duration} s, trail {args.mode}: medians"
+    )
+    print("| measure | trail off | trail on | on / off (paired) |")
+    print("|---|---:|---:|---:|")
+    print(
+        f"| req/s | {median(a['rps'] for a, _ in rounds):,.0f} | "
+        f"{median(b['rps'] for _, b in rounds):,.0f} | {median(ratio):.3f} |"
+    )
+    for key, label in (
+        ("server_us", "server CPU per request"),
+        ("machine_us", "machine busy CPU per request"),
+    ):
+        print(
+            f"| {label} | {median(a[key] for a, _ in rounds):.1f} µs | "
+            f"{median(b[key] for _, b in rounds):.1f} µs | "
+            f"{median(b[key] / a[key] for a, b in rounds):.3f} |"
+        )
+    print(f"| of which the writer thread | – | {median(b['writer_us'] for _, b in rounds):.1f} µs | – |")
+    print(
+        f"| page faults per request | {median(a['faults'] for a, _ in rounds):.3f} | "
+        f"{median(b['faults'] for _, b in rounds):.3f} | – |"
+    )
+    print(f"\nrounds' req/s ratios: {', '.join(f'{x:.3f}' for x in ratio)}")
+    return 0
 
 
 def start_oha(port: int, request: run.Request, body: Path, seconds: int, rate: int):
@@ -112,8 +214,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--duration", type=int, default=8, help="seconds per measurement")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--mode", default="async", choices=["async", "durable"])
+    parser.add_argument(
+        "--closed-loop",
+        action="store_true",
+        help="full load with wrk, the servers one after the other (--rate is ignored)",
+    )
     args = parser.parse_args(argv)
-    needs = ((OHA, "bench/setup.sh"), (run.prediction_api_bin(), "cargo build --release"))
+    generator = (shutil.which("wrk") or "wrk", "make bench-build") if args.closed_loop else (
+        OHA,
+        "bench/setup.sh",
+    )
+    needs = (generator, (run.prediction_api_bin(), "cargo build --release"))
     for needed, how in needs:
         if not Path(needed).exists():
             print(f"audit_cpu: {needed} is missing: run {how}", file=sys.stderr)
@@ -128,6 +239,8 @@ def main(argv: list[str]) -> int:
             "trail-on",
             ["--audit-db", str(workdir / "trail-on" / "audit.db"), "--audit-mode", args.mode],
         )
+        if args.closed_loop:
+            return closed_loop(args, off, on, workdir)
         rounds = []
         for number in range(args.rounds):
             measured = one_round([off, on], request, body, args, workdir, number % 2)
