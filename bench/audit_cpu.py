@@ -48,31 +48,23 @@ CONNECTIONS = 16
 CLOSED_LOOP_CONNECTIONS = 64
 
 
-def thread_cpu_ns(pid: int) -> tuple[int, int]:
-    """CPU nanoseconds of every thread of `pid`, and of its audit writer thread."""
-    total = writer = 0
+def thread_counters(pid: int) -> tuple[int, int, int]:
+    """CPU nanoseconds of every thread of `pid` (schedstat), of its audit writer thread, and
+    the minor page faults of every thread (field 10 of stat)."""
+    total = writer = faults = 0
     for tid in os.listdir(f"/proc/{pid}/task"):
+        task = f"/proc/{pid}/task/{tid}"
         try:
-            ns = int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[0])
-            name = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+            ns = int(Path(f"{task}/schedstat").read_text().split()[0])
+            name = Path(f"{task}/comm").read_text().strip()
+            minor = int(Path(f"{task}/stat").read_text().rsplit(")", 1)[1].split()[7])
         except (OSError, ValueError, IndexError):
             continue  # a thread that ended meanwhile
         total += ns
+        faults += minor
         if name == "audit-writer":
             writer += ns
-    return total, writer
-
-
-def thread_faults(pid: int) -> int:
-    """Minor page faults of every thread of `pid` (field 10 of /proc/<pid>/task/*/stat)."""
-    faults = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
-            faults += int(stat.rsplit(")", 1)[1].split()[7])
-        except (OSError, ValueError, IndexError):
-            continue
-    return faults
+    return total, writer, faults
 
 
 def machine_busy_s() -> float:
@@ -93,21 +85,20 @@ def closed_loop_cell(server, script: Path, args, folder: Path) -> dict:
         if warm.problem:
             raise RuntimeError(f"warm-up: {warm.problem}")
         pid = running.process.pid
-        cpu, faults, busy = thread_cpu_ns(pid), thread_faults(pid), machine_busy_s()
+        before, busy = thread_counters(pid), machine_busy_s()
         measured = run.wrk(running.port, script, CLOSED_LOOP_CONNECTIONS, args.duration)
-        cpu_after, faults_after = thread_cpu_ns(pid), thread_faults(pid)
-        busy_after = machine_busy_s()
+        after, busy_after = thread_counters(pid), machine_busy_s()
     finally:
         running.stop()
     if measured.problem:
         raise RuntimeError(measured.problem)
     n = measured.requests
     return {
-        "rps": measured.requests / args.duration,
-        "server_us": (cpu_after[0] - cpu[0]) / n / 1e3,
-        "writer_us": (cpu_after[1] - cpu[1]) / n / 1e3,
+        "rps": measured.rps,
+        "server_us": (after[0] - before[0]) / n / 1e3,
+        "writer_us": (after[1] - before[1]) / n / 1e3,
         "machine_us": (busy_after - busy) / n * 1e6,
-        "faults": (faults_after - faults) / n,
+        "faults": (after[2] - before[2]) / n,
     }
 
 
@@ -147,7 +138,8 @@ def closed_loop(args, off, on, workdir: Path) -> int:
             f"{median(b[key] for _, b in rounds):.1f} µs | "
             f"{median(b[key] / a[key] for a, b in rounds):.3f} |"
         )
-    print(f"| of which the writer thread | – | {median(b['writer_us'] for _, b in rounds):.1f} µs | – |")
+    writer = median(b["writer_us"] for _, b in rounds)
+    print(f"| of which the writer thread | – | {writer:.1f} µs | – |")
     print(
         f"| page faults per request | {median(a['faults'] for a, _ in rounds):.3f} | "
         f"{median(b['faults'] for _, b in rounds):.3f} | – |"
@@ -194,10 +186,10 @@ def one_round(servers, request, body, args, workdir: Path, first: int) -> list[t
         warm = [start_oha(r.port, request, body, 2, args.rate) for r in running]
         for process in warm:
             answered(process, 2)
-        before = [thread_cpu_ns(r.process.pid) for r in running]
+        before = [thread_counters(r.process.pid) for r in running]
         load = [start_oha(r.port, request, body, args.duration, args.rate) for r in running]
         counts = [answered(process, args.duration) for process in load]
-        after = [thread_cpu_ns(r.process.pid) for r in running]
+        after = [thread_counters(r.process.pid) for r in running]
     finally:
         for r in running:
             r.stop()
@@ -220,10 +212,10 @@ def main(argv: list[str]) -> int:
         help="full load with wrk, the servers one after the other (--rate is ignored)",
     )
     args = parser.parse_args(argv)
-    generator = (shutil.which("wrk") or "wrk", "make bench-build") if args.closed_loop else (
-        OHA,
-        "bench/setup.sh",
-    )
+    if args.closed_loop:
+        generator = (shutil.which("wrk") or "wrk", "make bench-build")
+    else:
+        generator = (OHA, "bench/setup.sh")
     needs = (generator, (run.prediction_api_bin(), "cargo build --release"))
     for needed, how in needs:
         if not Path(needed).exists():
