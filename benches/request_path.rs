@@ -17,6 +17,7 @@ use criterion::{
 use serde_json::{Map, Number, Value, json};
 use tokio::runtime::Runtime;
 
+use prediction_api::audit::RowTexts;
 use prediction_api::contract::DataType;
 use prediction_api::events;
 use prediction_api::http::body::parse_json;
@@ -413,6 +414,32 @@ fn v2_json_stages(c: &mut Criterion, f: &Fixture) {
     g.finish();
 }
 
+/// What the audit trail adds to a V2 request on its own thread: its rows for the writer,
+/// written from the decoded inputs and the outputs (tensors from 256 input elements on, JSON
+/// text below).
+fn audit_rows(c: &mut Criterion, f: &Fixture) {
+    let s = &f.iris;
+    let headers = json_headers();
+    let mut g = group(c, &format!("stages/audit/{}", s.name));
+    for n in BATCHES {
+        let body = s.v2_json_body(n);
+        let call = v2::decode(&s.model, &headers, &body).expect("the request decodes");
+        let inputs = call.inputs.clone();
+        let outputs: Outputs =
+            f.rt.block_on(inference::infer(
+                s.model.clone(),
+                call.inputs,
+                call.plan.wanted(),
+            ))
+            .expect("inference runs");
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("rows", n), &outputs, |b, outputs| {
+            b.iter(|| RowTexts::v2(&inputs, outputs, None, None).expect("the rows are written"));
+        });
+    }
+    g.finish();
+}
+
 /// The batcher: `k` concurrent single-row requests for housing (each `inference::infer` on its
 /// own task, like `k` connections' handlers), batching on and off, two sessions as on a
 /// two-core server. Rows per second is what batching buys under concurrency.
@@ -472,6 +499,7 @@ fn request_path(c: &mut Criterion) {
     run_floor(c, &f);
     records_stages(c, &f);
     v2_json_stages(c, &f);
+    audit_rows(c, &f);
     batcher(c, &f);
 }
 

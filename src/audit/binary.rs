@@ -3,6 +3,15 @@
 //! `binary_data_size`, followed by the tensors' little-endian bytes. The documents go to the
 //! tensor files beside the database (tensor_files.rs).
 //!
+//! A V2 request is stored as it went over the wire instead: its body and the answer's body,
+//! shared with the request rather than written again, JSON or Triton's binary form, with the
+//! length of each one's JSON header in its reference. They are V2 documents of the same
+//! kind, with the protocol's other members beside the tensors (`id`, `parameters`, the
+//! requested outputs, the model's name) and tensors whose data may be JSON; [`decode`]
+//! reads both. Writing nothing on the request's thread is what this buys: at full load,
+//! encoding the tensors there cost 100-row V2 requests about 5% of their throughput
+//! (BENCHMARKS.md).
+//!
 //! Why: writing a record's JSON costs more CPU than serving it takes when records are served
 //! by the hundred: every number formatted, and every byte of text then paid for again by
 //! SQLite (tensor_files.rs). A 1,000-record iris request is ≈ 200 KB of JSON against ≈ 41 KB
@@ -11,7 +20,10 @@
 //! the rows a V2 JSON request would have given.
 
 use bytes::Bytes;
-use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::tensor::{RequestInput, Tensor, TensorData, encode_binary};
 
@@ -130,21 +142,36 @@ fn binary_size(tensor: &Tensor) -> usize {
 }
 
 /// A stored side as the V2 JSON document it stands for (`{"<key>": [{name, shape,
-/// datatype, data}]}`, data flat), or `None` when the bytes are not what [`encode`] wrote
-/// under `key`: one key, every tensor in binary form, every byte claimed. NaN and infinities
-/// read back as `null`, bytes that are not UTF-8 as U+FFFD.
-pub fn decode(stored: &[u8], key: &str) -> Option<Value> {
-    let mut header = serde_json::Deserializer::from_slice(stored).into_iter::<Map<String, Value>>();
-    let mut document = header.next()?.ok()?;
-    let mut binary = stored.get(header.byte_offset()..)?;
-    let entries = match (document.remove(key)?, document.is_empty()) {
-        (Value::Array(entries), true) => entries,
-        _ => return None,
+/// datatype, data}]}`, data flat), or `None` when the bytes are not a V2 document with
+/// tensors under `key` and every byte after the header claimed by them. `header_length` is
+/// the JSON header's length of a body stored as sent (the whole body when it was JSON);
+/// without it the bytes must be what [`encode_sides`] wrote: one key, every tensor in binary
+/// form, the header ending where its JSON does. NaN and infinities read back as `null`,
+/// bytes that are not UTF-8 as U+FFFD.
+pub fn decode(stored: &[u8], header_length: Option<usize>, key: &str) -> Option<Value> {
+    // The members stay raw text: tensors with JSON data are parsed once, as the server
+    // parses a request, and members other than `key` are not parsed at all.
+    type Header = BTreeMap<String, Box<RawValue>>;
+    let (mut document, mut binary) = match header_length {
+        Some(length) => {
+            let (header, binary) = stored.split_at_checked(length)?;
+            (serde_json::from_slice::<Header>(header).ok()?, binary)
+        }
+        None => {
+            let mut header = serde_json::Deserializer::from_slice(stored).into_iter::<Header>();
+            let document = header.next()?.ok()?;
+            (document, stored.get(header.byte_offset()..)?)
+        }
     };
+    let as_sent = header_length.is_some();
+    let entries = document.remove(key)?;
+    if !as_sent && !document.is_empty() {
+        return None;
+    }
+    let entries: Vec<RequestInput> = serde_json::from_str(entries.get()).ok()?;
     let mut tensors = Vec::with_capacity(entries.len());
-    for entry in entries {
-        let input: RequestInput = serde_json::from_value(entry).ok()?;
-        if input.data.is_some() {
+    for input in entries {
+        if input.data.is_some() && !as_sent {
             return None;
         }
         tensors.push(input.decode(&mut binary).ok()?);
@@ -177,7 +204,7 @@ mod tests {
             ),
         ];
         let stored = encode("inputs", tensors.iter()).expect("encodes");
-        let document = decode(&stored, "inputs").expect("decodes");
+        let document = decode(&stored, None, "inputs").expect("decodes");
         assert_eq!(
             document,
             json!({"inputs": [
@@ -227,10 +254,10 @@ mod tests {
             features.as_ref(),
             encode("inputs", std::iter::once(&x)).expect("encodes")
         );
-        let inputs = decode(&features, "inputs").expect("decodes");
+        let inputs = decode(&features, None, "inputs").expect("decodes");
         assert_eq!(inputs["inputs"][0]["name"], "a \"quoted\" \\ name\n");
         assert_eq!(inputs["inputs"][0]["data"], json!([1.5, 2.0]));
-        let answers = decode(&outputs, "outputs").expect("decodes");
+        let answers = decode(&outputs, None, "outputs").expect("decodes");
         assert_eq!(answers["outputs"][0]["data"], json!([3, 4]));
     }
 
@@ -246,20 +273,108 @@ mod tests {
         let x = tensor("x", vec![3], TensorData::F32(vec![1.0, 2.0, 3.0]));
         let stored = encode("outputs", std::iter::once(&x)).expect("encodes");
         for cut in 0..stored.len() {
-            assert!(decode(&stored[..cut], "outputs").is_none(), "cut at {cut}");
+            assert!(
+                decode(&stored[..cut], None, "outputs").is_none(),
+                "cut at {cut}"
+            );
         }
         let mut longer = stored.clone();
         longer.push(0);
-        assert!(decode(&longer, "outputs").is_none());
-        assert!(decode(&stored, "inputs").is_none(), "another side's key");
-        assert!(decode(b"[1,2,3]", "outputs").is_none());
+        assert!(decode(&longer, None, "outputs").is_none());
+        assert!(
+            decode(&stored, None, "inputs").is_none(),
+            "another side's key"
+        );
+        assert!(decode(b"[1,2,3]", None, "outputs").is_none());
         let inline = br#"{"outputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}"#;
-        assert!(decode(inline, "outputs").is_none(), "data in the header");
-        assert!(decode(br#"{"outputs":[],"inputs":[]}"#, "outputs").is_none());
+        assert!(
+            decode(inline, None, "outputs").is_none(),
+            "data in the header"
+        );
+        assert!(decode(br#"{"outputs":[],"inputs":[]}"#, None, "outputs").is_none());
         let negative = br#"{"outputs":[{"name":"x","shape":[-1],"datatype":"FP32"}]}"#;
-        assert!(decode(negative, "outputs").is_none());
-        let whole = decode(&stored, "outputs").expect("whole");
+        assert!(decode(negative, None, "outputs").is_none());
+        let whole = decode(&stored, None, "outputs").expect("whole");
         assert_eq!(whole["outputs"][0]["data"], json!([1.0, 2.0, 3.0]));
+    }
+
+    /// A Triton binary request body: `header`, then `binary`; its header length.
+    fn body(header: &Value, binary: &[u8]) -> (Vec<u8>, usize) {
+        let mut body = serde_json::to_vec(header).expect("JSON");
+        let header_length = body.len();
+        body.extend_from_slice(binary);
+        (body, header_length)
+    }
+
+    #[test]
+    fn bodies_as_sent_read_back_with_their_other_members_and_json_data() {
+        let floats: Vec<u8> = [1.5f32, 2.5].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let (request, header_length) = body(
+            &json!({
+                "id": "r1",
+                "parameters": {"binary_data_output": false},
+                "inputs": [
+                    {"name": "x", "shape": [2, 1], "datatype": "FP32",
+                     "parameters": {"binary_data_size": 8}},
+                    {"name": "n", "shape": [2], "datatype": "INT64", "data": [7, 8]},
+                ],
+                "outputs": [{"name": "label"}],
+            }),
+            &floats,
+        );
+        let document = decode(&request, Some(header_length), "inputs").expect("decodes");
+        assert_eq!(
+            document,
+            json!({"inputs": [
+                {"name": "x", "shape": [2, 1], "datatype": "FP32", "data": [1.5, 2.5]},
+                {"name": "n", "shape": [2], "datatype": "INT64", "data": [7, 8]},
+            ]})
+        );
+        // A JSON answer is its own header; whitespace after it is part of it.
+        let answer = br#"{"model_name":"m","model_version":"1","id":"r1","outputs":[
+            {"name":"label","shape":[2],"datatype":"BYTES","data":["a","b"]}]}  "#;
+        let document = decode(answer, Some(answer.len()), "outputs").expect("decodes");
+        assert_eq!(document["outputs"][0]["data"], json!(["a", "b"]));
+        // A header padded past its JSON: the binary data starts at the stated length.
+        let mut padded = serde_json::to_vec(&json!({"outputs": [
+            {"name": "x", "shape": [2], "datatype": "FP32", "parameters": {"binary_data_size": 8}}
+        ]}))
+        .expect("JSON");
+        padded.extend_from_slice(b"   ");
+        let header_length = padded.len();
+        padded.extend_from_slice(&floats);
+        let document = decode(&padded, Some(header_length), "outputs").expect("decodes");
+        assert_eq!(document["outputs"][0]["data"], json!([1.5, 2.5]));
+    }
+
+    #[test]
+    fn a_body_as_sent_that_does_not_add_up_reads_as_nothing() {
+        let floats: Vec<u8> = [1.5f32, 2.5].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let header = json!({"inputs": [
+            {"name": "x", "shape": [2], "datatype": "FP32", "parameters": {"binary_data_size": 8}}
+        ]});
+        let (request, header_length) = body(&header, &floats);
+        assert!(decode(&request, Some(header_length), "inputs").is_some());
+        assert!(
+            decode(&request, Some(header_length), "outputs").is_none(),
+            "no such key"
+        );
+        assert!(
+            decode(&request, Some(request.len() + 1), "inputs").is_none(),
+            "too long"
+        );
+        assert!(
+            decode(&request, Some(header_length - 1), "inputs").is_none(),
+            "cut header"
+        );
+        assert!(decode(&request[..request.len() - 1], Some(header_length), "inputs").is_none());
+        let mut longer = request.clone();
+        longer.push(0);
+        assert!(
+            decode(&longer, Some(header_length), "inputs").is_none(),
+            "bytes left over"
+        );
+        assert!(decode(&request, Some(usize::MAX), "inputs").is_none());
     }
 
     #[test]
@@ -267,7 +382,7 @@ mod tests {
         let x = tensor("x", vec![2], TensorData::F32(vec![f32::NAN, 1.0]));
         let s = tensor("s", vec![1], TensorData::Bytes(vec![vec![0xff, 0xfe]]));
         let stored = encode("outputs", [&x, &s].into_iter()).expect("encodes");
-        let document = decode(&stored, "outputs").expect("decodes");
+        let document = decode(&stored, None, "outputs").expect("decodes");
         assert_eq!(document["outputs"][0]["data"], json!([null, 1.0]));
         assert_eq!(document["outputs"][1]["data"], json!(["\u{fffd}\u{fffd}"]));
     }

@@ -31,7 +31,7 @@ use serde_json::Value;
 
 use crate::tensor::Tensor;
 
-pub use rows::{MAX_ROW_BYTES, MAX_ROW_ELEMENTS, RowTexts};
+pub use rows::{MAX_ROW_BYTES, MAX_ROW_ELEMENTS, RowTexts, Sent};
 pub use schema::{SCHEMA_VERSION, SchemaError};
 
 /// Whether a request with these inputs is stored as its tensors rather than as JSON text
@@ -108,8 +108,9 @@ impl AuditEntry {
         }
     }
 
-    /// The two binary documents of a request kept as its tensors (tensor_files.rs).
-    fn tensor_sides(&self) -> Option<[&bytes::Bytes; 2]> {
+    /// The two documents of a request kept in the tensor files, with their JSON header
+    /// lengths when they are bodies as sent (tensor_files.rs).
+    fn tensor_sides(&self) -> Option<[(&bytes::Bytes, Option<usize>); 2]> {
         match &self.outcome {
             Outcome::Predicted { rows } => rows.tensor_sides(),
             Outcome::Failed { .. } => None,

@@ -284,7 +284,7 @@ fn stored_bytes(row: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<Opti
 /// A stored binary document (binary.rs) as its V2 JSON document, `None` when absent or
 /// unreadable.
 fn binary_document(stored: Option<&[u8]>, key: &str) -> Option<Value> {
-    binary::decode(stored?, key)
+    binary::decode(stored?, None, key)
 }
 
 /// The binary document a reference points at in the tensor folder, as its V2 JSON document;
@@ -299,7 +299,7 @@ fn referenced_document(
 ) -> Option<Value> {
     let reference: Reference = serde_json::from_slice(reference?).ok()?;
     match tensor_files::read(folder, &reference) {
-        Ok(stored) => binary::decode(&stored, key),
+        Ok(stored) => binary::decode(&stored, reference.header_length(), key),
         Err(e) => {
             if unreadable.insert(reference.file.clone()) {
                 eprintln!(

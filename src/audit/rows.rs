@@ -7,9 +7,10 @@
 //! not copied) when every record is within the caps, so a small batch costs the trail two
 //! texts it already has; V2 JSON stores its request and answer documents the same way
 //! (layout `v2`; a side sent as Triton binary data is written as one V2 JSON document), and
-//! the view slices their tensors. Large requests are stored as their tensors instead (layout
-//! `v2-binary`, binary.rs, in the tensor files): bytes copied as they are, about a fifth of
-//! the JSON of records with named fields, and no number formatted.
+//! the view slices their tensors. Large requests go to the tensor files (layout `v2-binary`,
+//! binary.rs): a V2 request's body and answer as sent, whether JSON or binary, so nothing is
+//! written on its thread; the other routes' tensors copied as they are, about a fifth of the
+//! JSON of records with named fields, and no number formatted.
 
 use bytes::Bytes;
 use serde::Serializer;
@@ -37,6 +38,29 @@ pub struct RowTexts {
     /// request and answer documents; `Some(binary::LAYOUT)`: the two documents in Triton's
     /// binary form.
     layout: Option<&'static str>,
+    /// In layout `v2-binary`, the JSON header length of each side stored as it was sent;
+    /// `None` for a side the trail wrote (binary.rs).
+    header_lengths: [Option<usize>; 2],
+}
+
+/// A V2 request's or answer's body as it went over the wire: JSON, or Triton's binary form,
+/// whose JSON header is `header_length` bytes long.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub body: Bytes,
+    pub header_length: Option<usize>,
+}
+
+impl Sent {
+    /// The body when it is JSON as a whole.
+    fn json(self) -> Option<Bytes> {
+        self.header_length.is_none().then_some(self.body)
+    }
+
+    /// The length of its JSON part: all of it, for a JSON body.
+    fn json_length(&self) -> usize {
+        self.header_length.unwrap_or(self.body.len())
+    }
 }
 
 impl RowTexts {
@@ -84,6 +108,7 @@ impl RowTexts {
             features: features.finish(),
             outputs: answers.finish(),
             layout: None,
+            header_lengths: [None; 2],
         }
     }
 
@@ -128,26 +153,32 @@ impl RowTexts {
             features,
             outputs,
             layout: None,
+            header_lengths: [None; 2],
         }
     }
 
     /// A V2 request and its answer as the trail keeps them, when every input and output has
     /// the records along its first dimension and no row is wider than the cap (the view and
     /// the readback slice them by that dimension); otherwise `None`, and the caller writes
-    /// the rows with [`RowTexts::new`]. A large request is kept as its tensors
-    /// ([`RowTexts::tensors`]); a smaller one as two V2 JSON documents (layout `v2`), a side
-    /// that went over the wire as JSON as sent (`request`, `answer`), one that went as Triton
-    /// binary data written from its tensors, flat, once per request rather than once per
-    /// record.
+    /// the rows with [`RowTexts::new`]. A large request is kept in the tensor files: its body
+    /// and answer as sent when the handler kept both (`request`, `answer`), its tensors
+    /// otherwise ([`RowTexts::tensors`]). A smaller one is kept as two V2 JSON documents
+    /// (layout `v2`), a side that went over the wire as JSON as sent, one that went as
+    /// Triton binary data written from its tensors, flat, once per request rather than once
+    /// per record.
     pub fn v2(
         inputs: &[Tensor],
         outputs: &Outputs,
-        request: Option<Bytes>,
-        answer: Option<Bytes>,
+        request: Option<Sent>,
+        answer: Option<Sent>,
     ) -> Option<RowTexts> {
         if binary::wanted(inputs) {
-            return RowTexts::tensors(inputs, outputs);
+            return match (request, answer) {
+                (Some(request), Some(answer)) => RowTexts::sent(inputs, outputs, request, answer),
+                _ => RowTexts::tensors(inputs, outputs),
+            };
         }
+        let (request, answer) = (request.and_then(Sent::json), answer.and_then(Sent::json));
         let rows = sliceable_rows(inputs, outputs)?;
         if request
             .as_ref()
@@ -168,6 +199,25 @@ impl RowTexts {
             features,
             outputs,
             layout: Some("v2"),
+            header_lengths: [None; 2],
+        })
+    }
+
+    /// A large V2 request's body and answer as they went over the wire, for the tensor files
+    /// (layout `v2-binary`, binary.rs), under the same conditions as [`RowTexts::tensors`],
+    /// which are checked on the tensors the bodies were decoded into and encoded from.
+    fn sent(inputs: &[Tensor], outputs: &Outputs, request: Sent, answer: Sent) -> Option<RowTexts> {
+        let rows = sliceable_rows(inputs, outputs)?;
+        let all = || inputs.iter().chain(outputs.iter().map(|(_, o)| o.tensor()));
+        if !all().all(|t| text_rows_within_cap(t, rows)) {
+            return None;
+        }
+        Some(RowTexts {
+            rows,
+            header_lengths: [Some(request.json_length()), Some(answer.json_length())],
+            features: request.body,
+            outputs: answer.body,
+            layout: Some(binary::LAYOUT),
         })
     }
 
@@ -188,6 +238,7 @@ impl RowTexts {
             features,
             outputs,
             layout: Some(binary::LAYOUT),
+            header_lengths: [None; 2],
         })
     }
 
@@ -220,10 +271,13 @@ impl RowTexts {
         &self.outputs
     }
 
-    /// The two binary documents (inputs, outputs) of a request kept as its tensors, shared
-    /// rather than copied: the writer appends them to the tensor files as they are.
-    pub fn tensor_sides(&self) -> Option<[&Bytes; 2]> {
-        (self.layout == Some(binary::LAYOUT)).then_some([&self.features, &self.outputs])
+    /// The two binary documents (inputs, outputs) of a request kept in the tensor files,
+    /// shared rather than copied: the writer appends them as they are. Each comes with the
+    /// length of its JSON header when it is a body as sent.
+    pub fn tensor_sides(&self) -> Option<[(&Bytes, Option<usize>); 2]> {
+        let [features, outputs] = self.header_lengths;
+        (self.layout == Some(binary::LAYOUT))
+            .then_some([(&self.features, features), (&self.outputs, outputs)])
     }
 }
 
@@ -544,7 +598,7 @@ mod tests {
         let x = Tensor::new("x", vec![rows, 1], TensorData::F32(vec![0.5; rows])).expect("x");
         let texts = RowTexts::v2(std::slice::from_ref(&x), &Vec::new(), None, None).expect("fits");
         assert_eq!((texts.len(), texts.layout()), (rows, Some(binary::LAYOUT)));
-        let document = binary::decode(texts.features(), "inputs").expect("a binary document");
+        let document = binary::decode(texts.features(), None, "inputs").expect("a binary document");
         assert_eq!(document["inputs"][0]["shape"], json!([rows, 1]));
         // A text longer than the byte cap in one row: not kept as tensors, so the JSON path
         // writes its marker.
@@ -552,6 +606,53 @@ mod tests {
         long[7] = vec![b'x'; MAX_ROW_BYTES + 1];
         let s = Tensor::new("s", vec![rows], TensorData::Bytes(long)).expect("s");
         assert!(RowTexts::tensors(&[x, s], &Vec::new()).is_none());
+    }
+
+    #[test]
+    fn large_v2_requests_keep_their_bodies_as_sent_and_small_ones_only_json() {
+        let sent = |body: &'static [u8], header_length| Sent {
+            body: Bytes::from_static(body),
+            header_length,
+        };
+        let rows = binary::FROM_ELEMENTS;
+        let x = Tensor::new("x", vec![rows, 1], TensorData::F32(vec![0.5; rows])).expect("x");
+        let (request, answer) = (sent(b"binary request", Some(6)), sent(b"{answer}", None));
+        let texts = RowTexts::v2(
+            std::slice::from_ref(&x),
+            &Vec::new(),
+            Some(request.clone()),
+            Some(answer.clone()),
+        )
+        .expect("fits");
+        assert_eq!((texts.len(), texts.layout()), (rows, Some(binary::LAYOUT)));
+        let [(features, features_header), (outputs, outputs_header)] =
+            texts.tensor_sides().expect("for the tensor files");
+        assert_eq!(
+            features.as_ptr(),
+            request.body.as_ptr(),
+            "shared, not copied"
+        );
+        assert_eq!(outputs.as_ptr(), answer.body.as_ptr());
+        assert_eq!((features_header, outputs_header), (Some(6), Some(8)));
+        // Without both bodies the tensors are written instead.
+        let texts =
+            RowTexts::v2(std::slice::from_ref(&x), &Vec::new(), Some(request), None).expect("fits");
+        let [(_, header), _] = texts.tensor_sides().expect("for the tensor files");
+        assert_eq!(header, None, "written by the trail");
+        // A small request keeps a JSON side as sent and writes a binary one as JSON.
+        let small = Tensor::new("x", vec![2, 1], TensorData::F32(vec![0.5, 1.5])).expect("x");
+        let texts = RowTexts::v2(
+            std::slice::from_ref(&small),
+            &Vec::new(),
+            Some(sent(b"binary request", Some(6))),
+            Some(sent(br#"{"outputs":[]}"#, None)),
+        )
+        .expect("fits");
+        assert_eq!(texts.layout(), Some("v2"));
+        assert!(texts.tensor_sides().is_none());
+        let document: Value = serde_json::from_slice(texts.features()).expect("JSON");
+        assert_eq!(document["inputs"][0]["data"], json!([0.5, 1.5]));
+        assert_eq!(texts.outputs(), br#"{"outputs":[]}"#);
     }
 
     #[test]

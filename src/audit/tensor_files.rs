@@ -42,6 +42,10 @@ pub struct Reference {
     pub file: String,
     pub offset: u64,
     pub length: u64,
+    /// The length of the JSON header of a body stored as it was sent (binary.rs); absent for
+    /// the documents the server writes, whose header ends where its JSON does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_length: Option<u64>,
 }
 
 impl Reference {
@@ -57,7 +61,18 @@ impl Reference {
         let _ = serde_json::to_writer(&mut *out, &self.offset);
         out.extend_from_slice(b",\"length\":");
         let _ = serde_json::to_writer(&mut *out, &self.length);
+        if let Some(header_length) = self.header_length {
+            out.extend_from_slice(b",\"header_length\":");
+            let _ = serde_json::to_writer(&mut *out, &header_length);
+        }
         out.push(b'}');
+    }
+
+    /// [`Reference::header_length`] as a length in memory; a stored value too large for one
+    /// reads as a length no body has, so the document is refused rather than misread.
+    pub fn header_length(&self) -> Option<usize> {
+        self.header_length
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
     }
 }
 
@@ -137,6 +152,7 @@ impl TensorFiles {
             file: current.name.clone(),
             offset: 0,
             length: 0,
+            header_length: None,
         });
         current.appended = true;
         for (reference, bytes) in references.iter_mut().zip(sides) {
@@ -412,6 +428,7 @@ mod tests {
             file: file_name(1234),
             offset: 0,
             length: u64::MAX,
+            header_length: None,
         };
         let mut written = Vec::new();
         reference.write_json(&mut written);
@@ -449,6 +466,7 @@ mod tests {
                 file: name.into(),
                 offset: 0,
                 length: 1,
+                header_length: None,
             };
             assert!(read(&folder, &foreign).is_err(), "{name}");
         }

@@ -232,15 +232,16 @@ fn insert_all(
 fn append_tensors(
     files: &mut TensorFiles,
     first_row: i64,
-    sides: [&Bytes; 2],
+    sides: [(&Bytes, Option<usize>); 2],
 ) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
-    let [features, outputs] = files.append(first_row, sides)?;
-    let text = |reference: tensor_files::Reference| {
-        let mut text = Vec::with_capacity(80);
+    let [features, outputs] = files.append(first_row, sides.map(|(bytes, _)| bytes))?;
+    let text = |mut reference: tensor_files::Reference, header_length: Option<usize>| {
+        reference.header_length = header_length.map(|n| n as u64);
+        let mut text = Vec::with_capacity(100);
         reference.write_json(&mut text);
         text
     };
-    Ok((text(features), text(outputs)))
+    Ok((text(features, sides[0].1), text(outputs, sides[1].1)))
 }
 
 /// The number of records stored so far, counting deleted ones: the next request's

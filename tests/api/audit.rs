@@ -263,7 +263,7 @@ async fn triton_binary_requests_read_back_like_their_json_twin() {
 }
 
 #[tokio::test]
-async fn a_large_triton_binary_request_is_stored_as_its_tensors() {
+async fn a_large_v2_request_is_stored_as_sent_and_reads_back_alike_in_either_form() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (config, path) = audited(dir.path(), AuditMode::Durable);
     let app = TestApp::spawn_with(config).await;
@@ -277,15 +277,61 @@ async fn a_large_triton_binary_request_is_stored_as_its_tensors() {
             ]
         })
         .collect();
+    let inputs: Vec<Value> = IRIS_FEATURES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            json!({"name": name, "shape": [200, 1], "datatype": "FP32",
+                   "data": rows_sent.iter().map(|r| r[i]).collect::<Vec<_>>()})
+        })
+        .collect();
+    let request = json!({"id": "twin", "inputs": inputs});
+    json_with_status(app.post_json("/v2/models/iris/infer", &request).await, 200).await;
     post_binary(&app, &rows_sent, false).await;
+    post_binary(&app, &rows_sent, true).await;
     assert_eq!(
         rows(&path, "SELECT layout, rows FROM requests"),
-        [[json!("v2-binary"), json!(200)]]
+        vec![vec![json!("v2-binary"), json!(200)]; 3]
     );
-    assert_eq!(count(&path), 200);
+    // Each side is a reference to the body as it went over the wire, with the length of its
+    // JSON part: the whole JSON request, and the JSON header of the binary ones.
+    let references = rows(
+        &path,
+        "SELECT features ->> 'length', features ->> 'header_length', \
+                outputs ->> 'length' - (outputs ->> 'header_length') \
+         FROM requests ORDER BY first_row",
+    );
+    assert_eq!(
+        references[0][0], references[0][1],
+        "a JSON request is all header"
+    );
+    for (k, reference) in references.iter().enumerate() {
+        assert!(
+            reference[1].as_i64().is_some(),
+            "request {k}: {reference:?}"
+        );
+    }
+    assert_eq!(references[0][2], json!(0), "a JSON answer");
+    assert_eq!(references[1][2], json!(0), "a JSON answer");
+    assert!(
+        references[2][2].as_i64().is_some_and(|n| n > 0),
+        "a binary answer has bytes after its header"
+    );
+    assert_eq!(count(&path), 600);
     let read = read_back(&path, 1_000);
-    assert_eq!(read.len(), 200);
-    for (k, record) in read.iter().enumerate() {
+    assert_eq!(read.len(), 600);
+    // Newest first: the three requests read back the same records.
+    for k in 0..200 {
+        for twin in [200, 400] {
+            assert_eq!(
+                read[twin + k]["features"],
+                read[k]["features"],
+                "record {k}"
+            );
+            assert_eq!(read[twin + k]["outputs"], read[k]["outputs"], "record {k}");
+        }
+    }
+    for (k, record) in read[..200].iter().enumerate() {
         for (i, name) in IRIS_FEATURES.iter().enumerate() {
             let stored = record["features"][name][0].as_f64().expect("a number");
             assert!(

@@ -21,6 +21,8 @@ pub struct InferCall {
     pub id: Option<String>,
     pub plan: OutputPlan,
     pub inputs: Vec<Tensor>,
+    /// The length of the body's JSON header when the body is in Triton's binary form.
+    pub header_length: Option<usize>,
 }
 
 /// The outputs the response carries, each with its encoding, in the model's order.
@@ -123,6 +125,7 @@ pub fn decode(
         id: request.id,
         plan,
         inputs,
+        header_length,
     })
 }
 

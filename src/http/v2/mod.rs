@@ -20,7 +20,7 @@ use super::body::RawBody;
 use super::error::ApiError;
 use super::state::AppState;
 use super::trail::{Scored, Trail};
-use crate::audit::{AuditInputs, RowTexts};
+use crate::audit::{AuditInputs, RowTexts, Sent};
 use crate::inference;
 use crate::repository::LookupError;
 
@@ -105,9 +105,12 @@ async fn run_infer(
     let model = state.repository.get(name, version)?;
     infer::check_content_type(headers)?;
     let call = infer::decode(&model, headers, &bytes)?;
-    // The tensors own their elements: the body lives on only when the audit trail can keep
-    // it as sent (a JSON request, not Triton's binary form).
-    let sent = (state.audit.is_enabled() && !infer::is_binary(headers)).then_some(bytes);
+    // The tensors own their elements: the body lives on only for the audit trail, which keeps
+    // it as sent.
+    let sent = state.audit.is_enabled().then(|| Sent {
+        body: bytes,
+        header_length: call.header_length,
+    });
     let tensors = call.inputs.clone();
     let outputs = inference::infer(model.clone(), call.inputs, call.plan.wanted()).await?;
     let answer = infer::encode(&model, call.id, &call.plan, &outputs)?;
@@ -115,8 +118,11 @@ async fn run_infer(
     let body = Bytes::from(answer.body);
     let as_sent = match state.audit.is_enabled() {
         true => {
-            let answer = header_length.is_none().then(|| body.clone());
-            RowTexts::v2(&tensors, &outputs, sent, answer)
+            let answer = Sent {
+                body: body.clone(),
+                header_length,
+            };
+            RowTexts::v2(&tensors, &outputs, sent, Some(answer))
         }
         false => None,
     };
