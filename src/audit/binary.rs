@@ -8,9 +8,10 @@
 //! length of each one's JSON header in its reference. They are V2 documents of the same
 //! kind, with the protocol's other members beside the tensors (`id`, `parameters`, the
 //! requested outputs, the model's name) and tensors whose data may be JSON; [`decode`]
-//! reads both. Writing nothing on the request's thread is what this buys: at full load,
-//! encoding the tensors there cost 100-row V2 requests about 5% of their throughput
-//! (BENCHMARKS.md).
+//! reads both. What this buys: the request's thread writes nothing, and the trail holds
+//! exactly what the client sent and got. At full load, encoding the tensors took the request
+//! threads of 100-row V2 requests about 6 µs each (BENCHMARKS.md); a JSON answer is more
+//! bytes for the writer than its tensors, though.
 //!
 //! Why: writing a record's JSON costs more CPU than serving it takes when records are served
 //! by the hundred: every number formatted, and every byte of text then paid for again by
