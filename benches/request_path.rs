@@ -385,6 +385,19 @@ fn records_stages(c: &mut Criterion, f: &Fixture) {
     }
 }
 
+/// A V2 request decoded (its inputs kept) and its outputs.
+fn v2_call(f: &Fixture, s: &Subject, headers: &HeaderMap, body: &[u8]) -> (v2::InferCall, Outputs) {
+    let call = v2::decode(&s.model, headers, body).expect("the request decodes");
+    let outputs =
+        f.rt.block_on(inference::infer(
+            s.model.clone(),
+            call.inputs.clone(),
+            call.plan.wanted(),
+        ))
+        .expect("inference runs");
+    (call, outputs)
+}
+
 /// The V2 JSON path's own steps around `infer`: decoding the request and encoding the response.
 fn v2_json_stages(c: &mut Criterion, f: &Fixture) {
     let s = &f.iris;
@@ -392,14 +405,7 @@ fn v2_json_stages(c: &mut Criterion, f: &Fixture) {
     let mut g = group(c, &format!("stages/v2_json/{}", s.name));
     for n in BATCHES {
         let body = s.v2_json_body(n);
-        let call = v2::decode(&s.model, &headers, &body).expect("the request decodes");
-        let outputs: Outputs =
-            f.rt.block_on(inference::infer(
-                s.model.clone(),
-                call.inputs,
-                call.plan.wanted(),
-            ))
-            .expect("inference runs");
+        let (call, outputs) = v2_call(f, s, &headers, &body);
         g.throughput(Throughput::Elements(n as u64));
         g.bench_with_input(BenchmarkId::new("decode", n), &body, |b, body| {
             b.iter(|| v2::decode(&s.model, &headers, body).expect("the request decodes"));
@@ -422,16 +428,8 @@ fn audit_rows(c: &mut Criterion, f: &Fixture) {
     let headers = json_headers();
     let mut g = group(c, &format!("stages/audit/{}", s.name));
     for n in BATCHES {
-        let body = s.v2_json_body(n);
-        let call = v2::decode(&s.model, &headers, &body).expect("the request decodes");
-        let inputs = call.inputs.clone();
-        let outputs: Outputs =
-            f.rt.block_on(inference::infer(
-                s.model.clone(),
-                call.inputs,
-                call.plan.wanted(),
-            ))
-            .expect("inference runs");
+        let (call, outputs) = v2_call(f, s, &headers, &s.v2_json_body(n));
+        let inputs = call.inputs;
         g.throughput(Throughput::Elements(n as u64));
         g.bench_with_input(BenchmarkId::new("rows", n), &outputs, |b, outputs| {
             b.iter(|| RowTexts::v2(&inputs, outputs, None, None).expect("the rows are written"));

@@ -20,9 +20,9 @@
 //! without their features and outputs; `prediction-api audit` decodes them ([`decode`]) into
 //! the rows a V2 JSON request would have given.
 
-use bytes::Bytes;
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use serde_json::Value;
 use serde_json::value::RawValue;
 

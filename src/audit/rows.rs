@@ -207,11 +207,7 @@ impl RowTexts {
     /// (layout `v2-binary`, binary.rs), under the same conditions as [`RowTexts::tensors`],
     /// which are checked on the tensors the bodies were decoded into and encoded from.
     fn sent(inputs: &[Tensor], outputs: &Outputs, request: Sent, answer: Sent) -> Option<RowTexts> {
-        let rows = sliceable_rows(inputs, outputs)?;
-        let all = || inputs.iter().chain(outputs.iter().map(|(_, o)| o.tensor()));
-        if !all().all(|t| text_rows_within_cap(t, rows)) {
-            return None;
-        }
+        let rows = file_rows(inputs, outputs)?;
         Some(RowTexts {
             rows,
             header_lengths: [Some(request.json_length()), Some(answer.json_length())],
@@ -226,11 +222,7 @@ impl RowTexts {
     /// and no row is wider than the caps (elements, and bytes of BYTES elements); otherwise
     /// `None`, and the JSON paths write markers for the rows over them.
     pub fn tensors(inputs: &[Tensor], outputs: &Outputs) -> Option<RowTexts> {
-        let rows = sliceable_rows(inputs, outputs)?;
-        let all = || inputs.iter().chain(outputs.iter().map(|(_, o)| o.tensor()));
-        if !all().all(|t| text_rows_within_cap(t, rows)) {
-            return None;
-        }
+        let rows = file_rows(inputs, outputs)?;
         let (features, outputs) =
             binary::encode_sides(inputs, outputs.iter().map(|(_, o)| o.tensor()))?;
         Some(RowTexts {
@@ -279,6 +271,14 @@ impl RowTexts {
         (self.layout == Some(binary::LAYOUT))
             .then_some([(&self.features, features), (&self.outputs, outputs)])
     }
+}
+
+/// The records of a request bound for the tensor files: `None` unless every tensor has them
+/// along its first dimension and no row is over the caps (the readback slices them).
+fn file_rows(inputs: &[Tensor], outputs: &Outputs) -> Option<usize> {
+    let rows = sliceable_rows(inputs, outputs)?;
+    let mut all = inputs.iter().chain(outputs.iter().map(|(_, o)| o.tensor()));
+    all.all(|t| text_rows_within_cap(t, rows)).then_some(rows)
 }
 
 /// A JSON array written element by element, each element capped.

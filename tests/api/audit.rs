@@ -198,6 +198,18 @@ async fn each_record_of_a_batch_has_its_own_row_on_record_and_tensor_routes() {
     assert_eq!(outputs["label"], answer[1]["prediction"], "{outputs}");
 }
 
+/// Iris rows as V2 JSON inputs, one `[N, 1]` FP32 tensor per feature.
+fn v2_inputs(rows: &[[f64; 4]]) -> Vec<Value> {
+    IRIS_FEATURES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            json!({"name": name, "shape": [rows.len(), 1], "datatype": "FP32",
+                   "data": rows.iter().map(|r| r[i]).collect::<Vec<_>>()})
+        })
+        .collect()
+}
+
 /// Posts iris rows as Triton binary data and checks the answer's form.
 async fn post_binary(app: &TestApp, rows: &[[f64; 4]], binary_answer: bool) {
     let rows: Vec<[f32; 4]> = rows.iter().map(|r| r.map(|x| x as f32)).collect();
@@ -217,14 +229,7 @@ async fn triton_binary_requests_read_back_like_their_json_twin() {
     let (config, path) = audited(dir.path(), AuditMode::Durable);
     let app = TestApp::spawn_with(config).await;
     let rows_sent = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]];
-    let inputs: Vec<Value> = IRIS_FEATURES
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            json!({"name": name, "shape": [2, 1], "datatype": "FP32",
-                   "data": rows_sent.iter().map(|r| r[i]).collect::<Vec<_>>()})
-        })
-        .collect();
+    let inputs = v2_inputs(&rows_sent);
     json_with_status(
         app.post_json("/v2/models/iris/infer", &json!({ "inputs": inputs }))
             .await,
@@ -277,15 +282,7 @@ async fn a_large_v2_request_is_stored_as_sent_and_reads_back_alike_in_either_for
             ]
         })
         .collect();
-    let inputs: Vec<Value> = IRIS_FEATURES
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            json!({"name": name, "shape": [200, 1], "datatype": "FP32",
-                   "data": rows_sent.iter().map(|r| r[i]).collect::<Vec<_>>()})
-        })
-        .collect();
-    let request = json!({"id": "twin", "inputs": inputs});
+    let request = json!({"id": "twin", "inputs": v2_inputs(&rows_sent)});
     json_with_status(app.post_json("/v2/models/iris/infer", &request).await, 200).await;
     post_binary(&app, &rows_sent, false).await;
     post_binary(&app, &rows_sent, true).await;
