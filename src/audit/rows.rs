@@ -63,6 +63,20 @@ impl Sent {
     }
 }
 
+/// A request body the trail can keep: the body itself when nothing else holds its memory,
+/// a copy otherwise. A body that arrived in one read is a slice of the connection's read
+/// buffer; kept until the writer is done with it (up to the linger, and longer when it is
+/// behind), it would make the connection allocate a fresh read buffer for every request,
+/// where it reuses the same one when nothing else holds it. That cost the request threads
+/// ≈ 5 µs on a 100-row V2 request (BENCHMARKS.md), the copy of a few KB far less.
+fn detached(body: Bytes) -> Bytes {
+    if body.is_unique() {
+        body
+    } else {
+        Bytes::copy_from_slice(&body)
+    }
+}
+
 impl RowTexts {
     /// Writes each record's features (the record as sent, or each input tensor's row by name)
     /// and outputs (by output name, as the record APIs answer them); a large request given as
@@ -140,7 +154,7 @@ impl RowTexts {
         };
         let features = match (within, single) {
             (true, true) => wrap(body),
-            (true, false) => body,
+            (true, false) => detached(body),
             (false, _) => {
                 let mut features = JsonArray::with_capacity(rows * 128);
                 records.iter().for_each(|r| features.push_record(r));
@@ -186,8 +200,9 @@ impl RowTexts {
         {
             return None;
         }
-        let features =
-            request.unwrap_or_else(|| document("inputs", inputs.iter().map(V2Tensor).collect()));
+        let features = request
+            .map(detached)
+            .unwrap_or_else(|| document("inputs", inputs.iter().map(V2Tensor).collect()));
         let outputs = answer.unwrap_or_else(|| {
             document(
                 "outputs",
@@ -211,7 +226,7 @@ impl RowTexts {
         Some(RowTexts {
             rows,
             header_lengths: [Some(request.json_length()), Some(answer.json_length())],
-            features: request.body,
+            features: detached(request.body),
             outputs: answer.body,
             layout: Some(binary::LAYOUT),
         })
@@ -610,31 +625,30 @@ mod tests {
 
     #[test]
     fn large_v2_requests_keep_their_bodies_as_sent_and_small_ones_only_json() {
-        let sent = |body: &'static [u8], header_length| Sent {
-            body: Bytes::from_static(body),
+        // Bodies that own their memory, as a body read in several parts is.
+        let sent = |body: &[u8], header_length| Sent {
+            body: Bytes::from(body.to_vec()),
             header_length,
         };
         let rows = binary::FROM_ELEMENTS;
         let x = Tensor::new("x", vec![rows, 1], TensorData::F32(vec![0.5; rows])).expect("x");
         let (request, answer) = (sent(b"binary request", Some(6)), sent(b"{answer}", None));
+        let (request_at, answer_at) = (request.body.as_ptr(), answer.body.as_ptr());
         let texts = RowTexts::v2(
             std::slice::from_ref(&x),
             &Vec::new(),
-            Some(request.clone()),
-            Some(answer.clone()),
+            Some(request),
+            Some(answer),
         )
         .expect("fits");
         assert_eq!((texts.len(), texts.layout()), (rows, Some(binary::LAYOUT)));
         let [(features, features_header), (outputs, outputs_header)] =
             texts.tensor_sides().expect("for the tensor files");
-        assert_eq!(
-            features.as_ptr(),
-            request.body.as_ptr(),
-            "shared, not copied"
-        );
-        assert_eq!(outputs.as_ptr(), answer.body.as_ptr());
+        assert_eq!(features.as_ptr(), request_at, "shared, not copied");
+        assert_eq!(outputs.as_ptr(), answer_at);
         assert_eq!((features_header, outputs_header), (Some(6), Some(8)));
         // Without both bodies the tensors are written instead.
+        let request = sent(b"binary request", Some(6));
         let texts =
             RowTexts::v2(std::slice::from_ref(&x), &Vec::new(), Some(request), None).expect("fits");
         let [(_, header), _] = texts.tensor_sides().expect("for the tensor files");
@@ -653,6 +667,28 @@ mod tests {
         let document: Value = serde_json::from_slice(texts.features()).expect("JSON");
         assert_eq!(document["inputs"][0]["data"], json!([0.5, 1.5]));
         assert_eq!(texts.outputs(), br#"{"outputs":[]}"#);
+    }
+
+    #[test]
+    fn a_body_that_shares_its_memory_is_copied_and_one_that_owns_it_is_kept() {
+        // A body read in one go is a slice of the connection's buffer, which holds the rest.
+        let mut buffer = bytes::BytesMut::with_capacity(64);
+        buffer.extend_from_slice(br#"{"a":1}{"next""#);
+        let body = buffer.split_to(7).freeze();
+        let body_at = body.as_ptr();
+        let reuse = 64 - buffer.len();
+        assert!(
+            !buffer.try_reclaim(reuse),
+            "the body holds the buffer's memory"
+        );
+        let kept = detached(body);
+        assert_eq!(&kept[..], br#"{"a":1}"#);
+        assert_ne!(kept.as_ptr(), body_at, "copied");
+        // So the buffer can reuse its memory for the next request.
+        assert!(buffer.try_reclaim(reuse));
+        let own = Bytes::from(br#"{"b":2}"#.to_vec());
+        let own_at = own.as_ptr();
+        assert_eq!(detached(own).as_ptr(), own_at, "kept");
     }
 
     #[test]
