@@ -2,7 +2,8 @@
 # The audit trail's cost: the load harness (bench/run.py) runs the server with the trail off,
 # async and durable in every round (the order alternating), each mode writing its own
 # database (new for the run, growing across its rounds), and reports each mode's throughput
-# against off round by round, with a 95% confidence interval for the median ratio. Single rounds here vary by ±30%: use 40 rounds for ±5%.
+# against off round by round, with a 95% confidence interval for the median ratio. Single
+# rounds here vary by ±30%: use 40 rounds for ±5%.
 # Batches write their tensors too: about 0.3 GB per round and batch workload for each of the
 # two modes, in a temporary folder removed at the end; mind the free space.
 # Usage: scripts/bench-audit.sh [rounds] [seconds] [connections] [workloads]
