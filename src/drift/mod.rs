@@ -64,14 +64,14 @@ pub struct DriftMonitor {
 /// `None` for a version without a reference distribution, so it is looked at only once.
 struct Tracked {
     model: Weak<LoadedModel>,
-    window: Option<Arc<Mutex<Window>>>,
+    window: Option<Arc<Window>>,
 }
 
 impl Tracked {
     fn new(model: &Arc<LoadedModel>, capacity: usize) -> Tracked {
         Tracked {
             model: Arc::downgrade(model),
-            window: Window::for_model(model, capacity).map(|w| Arc::new(Mutex::new(w))),
+            window: Window::for_model(model, capacity).map(Arc::new),
         }
     }
 }
@@ -90,19 +90,16 @@ impl DriftMonitor {
         let Some(window) = self.window_of(model) else {
             return;
         };
-        let Ok(mut window) = window.lock() else {
-            return;
-        };
-        match inputs {
-            AuditInputs::Records(records) => {
-                for record in records {
-                    window.push(|_, feature| {
-                        record
-                            .get(&feature.name)
-                            .and_then(|v| feature.bucket_of_json(v))
-                    });
-                }
-            }
+        // The rows' buckets are worked out before the window's lock is taken, which then
+        // holds only for the counts: concurrent requests for one model used to bucket every
+        // row under the lock, and a worker that found it taken slept on it.
+        let rows = match inputs {
+            AuditInputs::Records(records) => window.buckets(records.len(), |r, feature| {
+                records
+                    .get(r)?
+                    .get(&feature.name)
+                    .and_then(|v| feature.bucket_of_json(v))
+            }),
             AuditInputs::Tensors(tensors) => {
                 let columns: Option<Vec<&TensorData>> = window
                     .features
@@ -120,11 +117,13 @@ impl DriftMonitor {
                     return;
                 };
                 let rows = columns.first().map_or(0, |c| c.len());
-                for r in 0..rows {
-                    window.push(|f, feature| feature.bucket_of_element(columns[f], r));
-                }
+                window.buckets(rows, |r, feature| {
+                    let column = columns.get(feature.index)?;
+                    feature.bucket_of_element(column, r)
+                })
             }
-        }
+        };
+        window.add(&rows);
     }
 
     /// The PSI of every feature of every loaded version whose window is full enough.
@@ -139,7 +138,6 @@ impl DriftMonitor {
             let Some(window) = &tracked.window else {
                 continue;
             };
-            let Ok(window) = window.lock() else { continue };
             for (feature, psi) in window.psi() {
                 if let Some(psi) = psi {
                     values.push(DriftValue {
@@ -160,10 +158,9 @@ impl DriftMonitor {
     /// The drift of one version, `None` when it has no reference distribution.
     pub fn report(&self, model: &Arc<LoadedModel>) -> Option<DriftReport> {
         let window = self.window_of(model)?;
-        let window = window.lock().ok()?;
         Some(DriftReport {
             window: window.capacity,
-            rows: window.len,
+            rows: window.len(),
             features: window
                 .psi()
                 .into_iter()
@@ -175,7 +172,7 @@ impl DriftMonitor {
         })
     }
 
-    fn window_of(&self, model: &Arc<LoadedModel>) -> Option<Arc<Mutex<Window>>> {
+    fn window_of(&self, model: &Arc<LoadedModel>) -> Option<Arc<Window>> {
         let key = (model.name.clone(), model.version);
         let same = |tracked: &Tracked| std::ptr::eq(tracked.model.as_ptr(), Arc::as_ptr(model));
         if let Ok(versions) = self.versions.read()
@@ -198,21 +195,29 @@ impl DriftMonitor {
     }
 }
 
-/// The last `capacity` rows of one model version, as bucket indices per feature.
+/// The last `capacity` rows of one model version, as bucket indices per feature: the
+/// features' buckets, fixed for the version's life, and behind a lock the rows and counts.
 struct Window {
     capacity: usize,
     features: Vec<Feature>,
+    rows: Mutex<Rows>,
+}
+
+struct Rows {
     /// `capacity` rows × features, row-major; row `(head + i) % capacity` is the i-th oldest.
     ring: Vec<u16>,
     head: usize,
     len: usize,
+    /// Per feature, the rows in the window in each of its buckets.
+    counts: Vec<Vec<u32>>,
 }
 
 struct Feature {
     name: String,
+    /// Its place among the window's features.
+    index: usize,
     buckets: Buckets,
     expected: Vec<f64>,
-    counts: Vec<u32>,
 }
 
 enum Buckets {
@@ -227,60 +232,111 @@ impl Window {
         let features = metadata
             .features
             .iter()
-            .map(|spec| Feature::new(&spec.name, &spec.reference))
+            .enumerate()
+            .map(|(i, spec)| Feature::new(&spec.name, i, &spec.reference))
             .collect::<Option<Vec<_>>>()?;
+        Window::new(features, capacity)
+    }
+
+    fn new(features: Vec<Feature>, capacity: usize) -> Option<Window> {
         if features.is_empty() {
             return None;
         }
-        Some(Window {
-            capacity,
+        let rows = Rows {
             ring: vec![0; capacity * features.len()],
-            features,
             head: 0,
             len: 0,
+            counts: features.iter().map(|f| vec![0; f.expected.len()]).collect(),
+        };
+        Some(Window {
+            capacity,
+            features,
+            rows: Mutex::new(rows),
         })
     }
 
-    /// Adds one row; `bucket(f, feature)` gives feature f's bucket, `None` skips the row.
-    fn push(&mut self, bucket: impl Fn(usize, &Feature) -> Option<usize>) {
+    /// The buckets of `rows` rows, row-major, one per feature; `bucket(r, feature)` gives row
+    /// r's bucket of a feature, and a row with a feature it cannot read is left out.
+    fn buckets(&self, rows: usize, bucket: impl Fn(usize, &Feature) -> Option<usize>) -> Vec<u16> {
         let width = self.features.len();
-        let buckets: Option<Vec<usize>> = self
-            .features
-            .iter()
-            .enumerate()
-            .map(|(f, feature)| bucket(f, feature))
-            .collect();
-        let Some(buckets) = buckets else { return };
-        let slot = if self.len < self.capacity {
-            self.len += 1;
-            (self.head + self.len - 1) % self.capacity
-        } else {
-            // Full: the oldest row leaves the window and its slot takes the new row.
-            let oldest = self.head;
-            for (f, feature) in self.features.iter_mut().enumerate() {
-                let b = usize::from(self.ring[oldest * width + f]);
-                feature.counts[b] = feature.counts[b].saturating_sub(1);
+        let mut out = Vec::with_capacity(rows.min(self.capacity) * width);
+        for r in 0..rows {
+            let start = out.len();
+            for feature in &self.features {
+                // Buckets fit a u16: Feature::new refuses references with more.
+                match bucket(r, feature).and_then(|b| u16::try_from(b).ok()) {
+                    Some(b) => out.push(b),
+                    None => {
+                        out.truncate(start);
+                        break;
+                    }
+                }
             }
-            self.head = (self.head + 1) % self.capacity;
-            oldest
+        }
+        out
+    }
+
+    /// Adds rows of buckets made by [`Window::buckets`]; the oldest rows leave a full window.
+    fn add(&self, buckets: &[u16]) {
+        let width = self.features.len();
+        if buckets.is_empty() {
+            return;
+        }
+        let Ok(mut rows) = self.rows.lock() else {
+            return;
         };
-        for (f, b) in buckets.into_iter().enumerate() {
-            self.features[f].counts[b] += 1;
-            self.ring[slot * width + f] = b as u16;
+        let Rows {
+            ring,
+            head,
+            len,
+            counts,
+        } = &mut *rows;
+        for row in buckets.chunks_exact(width) {
+            let slot = if *len < self.capacity {
+                *len += 1;
+                (*head + *len - 1) % self.capacity
+            } else {
+                // Full: the oldest row leaves the window and its slot takes the new row.
+                let oldest = *head;
+                for (f, count) in counts.iter_mut().enumerate() {
+                    let b = usize::from(ring[oldest * width + f]);
+                    count[b] = count[b].saturating_sub(1);
+                }
+                *head = (*head + 1) % self.capacity;
+                oldest
+            };
+            for (f, &b) in row.iter().enumerate() {
+                counts[f][usize::from(b)] += 1;
+                ring[slot * width + f] = b;
+            }
         }
     }
 
+    /// Adds one row; `bucket(feature)` gives its bucket of each feature (tests).
+    #[cfg(test)]
+    fn push(&self, bucket: impl Fn(&Feature) -> Option<usize>) {
+        self.add(&self.buckets(1, |_, feature| bucket(feature)));
+    }
+
+    fn len(&self) -> usize {
+        self.rows.lock().map_or(0, |rows| rows.len)
+    }
+
     fn psi(&self) -> Vec<(&str, Option<f64>)> {
-        let enough = self.len >= MIN_ROWS.min(self.capacity);
+        let Ok(rows) = self.rows.lock() else {
+            return Vec::new();
+        };
+        let enough = rows.len >= MIN_ROWS.min(self.capacity);
         self.features
             .iter()
-            .map(|f| (f.name.as_str(), enough.then(|| f.psi(self.len))))
+            .zip(&rows.counts)
+            .map(|(f, counts)| (f.name.as_str(), enough.then(|| f.psi(counts, rows.len))))
             .collect()
     }
 }
 
 impl Feature {
-    fn new(name: &str, reference: &ReferenceDistribution) -> Option<Feature> {
+    fn new(name: &str, index: usize, reference: &ReferenceDistribution) -> Option<Feature> {
         let (buckets, expected) = match reference {
             ReferenceDistribution::Numeric { edges, fractions } => {
                 (Buckets::Numeric(edges.clone()), fractions.clone())
@@ -310,9 +366,9 @@ impl Feature {
         }
         Some(Feature {
             name: name.to_string(),
+            index,
             buckets,
             expected,
-            counts: vec![0; bins],
         })
     }
 
@@ -354,9 +410,10 @@ impl Feature {
         }
     }
 
-    fn psi(&self, rows: usize) -> f64 {
+    /// The PSI of `counts` (rows per bucket) out of `rows` rows.
+    fn psi(&self, counts: &[u32], rows: usize) -> f64 {
         let n = rows.max(1) as f64;
-        self.counts
+        counts
             .iter()
             .zip(&self.expected)
             .map(|(&count, &e)| {

@@ -15,20 +15,15 @@ fn window(capacity: usize) -> Window {
         categories: vec!["a".into(), "b".into()],
         fractions: vec![0.5, 0.5, 0.0],
     };
-    Window {
-        capacity,
-        ring: vec![0; capacity * 2],
-        features: vec![
-            Feature::new("x", &numeric()).expect("numeric"),
-            Feature::new("c", &categorical).expect("categorical"),
-        ],
-        head: 0,
-        len: 0,
-    }
+    let features = vec![
+        Feature::new("x", 0, &numeric()).expect("numeric"),
+        Feature::new("c", 1, &categorical).expect("categorical"),
+    ];
+    Window::new(features, capacity).expect("a window")
 }
 
-fn push(w: &mut Window, x: f64, c: &str) {
-    w.push(|f, feature| match f {
+fn push(w: &Window, x: f64, c: &str) {
+    w.push(|feature| match feature.index {
         0 => feature.bucket_of_number(x),
         _ => feature.bucket_of_text(c),
     });
@@ -36,7 +31,7 @@ fn push(w: &mut Window, x: f64, c: &str) {
 
 #[test]
 fn numeric_buckets_follow_the_edges() {
-    let f = Feature::new("x", &numeric()).expect("numeric");
+    let f = Feature::new("x", 0, &numeric()).expect("numeric");
     let buckets: Vec<Option<usize>> = [-5.0, 0.99, 1.0, 2.5, 3.0, 99.0, f64::NAN]
         .iter()
         .map(|&x| f.bucket_of_number(x))
@@ -49,10 +44,10 @@ fn numeric_buckets_follow_the_edges() {
 
 #[test]
 fn a_reference_distribution_gives_a_psi_near_zero_and_a_shift_a_large_one() {
-    let mut w = window(400);
+    let w = window(400);
     for i in 0..400 {
         push(
-            &mut w,
+            &w,
             f64::from(i % 4) + 0.5,
             if i % 2 == 0 { "a" } else { "b" },
         );
@@ -62,10 +57,10 @@ fn a_reference_distribution_gives_a_psi_near_zero_and_a_shift_a_large_one() {
     assert!(psi[1].1.expect("c") < 1e-3, "{psi:?}");
     // The window slides: 400 rows all in the last bin push the old rows out entirely.
     for _ in 0..400 {
-        push(&mut w, 10.0, "zzz");
+        push(&w, 10.0, "zzz");
     }
-    assert_eq!(w.len, 400);
-    assert_eq!(w.features[0].counts, [0, 0, 0, 400]);
+    assert_eq!(w.len(), 400);
+    assert_eq!(w.rows.lock().expect("rows").counts[0], [0, 0, 0, 400]);
     let psi = w.psi();
     assert!(psi[0].1.expect("x") > 0.2, "{psi:?}");
     assert!(psi[1].1.expect("c") > 0.2, "{psi:?}");
@@ -73,21 +68,21 @@ fn a_reference_distribution_gives_a_psi_near_zero_and_a_shift_a_large_one() {
 
 #[test]
 fn psi_waits_for_enough_rows() {
-    let mut w = window(1000);
+    let w = window(1000);
     for _ in 0..MIN_ROWS - 1 {
-        push(&mut w, 0.5, "a");
+        push(&w, 0.5, "a");
     }
     assert_eq!(w.psi()[0].1, None);
-    push(&mut w, 0.5, "a");
+    push(&w, 0.5, "a");
     assert!(w.psi()[0].1.is_some());
 }
 
 #[test]
 fn psi_matches_the_formula() {
-    let mut w = window(100);
+    let w = window(100);
     // Actual: 50% in bin 0, 50% in bin 1; expected 25% each of four.
     for i in 0..100 {
-        push(&mut w, if i % 2 == 0 { 0.5 } else { 1.5 }, "a");
+        push(&w, if i % 2 == 0 { 0.5 } else { 1.5 }, "a");
     }
     let e: f64 = 0.25;
     let a: f64 = 0.5;
@@ -103,5 +98,22 @@ fn a_reference_with_mismatched_bins_is_not_used() {
         edges: vec![1.0],
         fractions: vec![1.0],
     };
-    assert!(Feature::new("x", &broken).is_none());
+    assert!(Feature::new("x", 0, &broken).is_none());
+}
+
+#[test]
+fn rows_with_a_feature_it_cannot_read_are_left_out() {
+    let w = window(10);
+    // Row 1's second feature is unreadable: rows 0 and 2 are kept, whole.
+    let buckets = w.buckets(3, |r, feature| match (r, feature.index) {
+        (1, 1) => None,
+        (_, 0) => feature.bucket_of_number(r as f64 + 0.5),
+        _ => feature.bucket_of_text("b"),
+    });
+    assert_eq!(buckets, [0, 1, 2, 1]);
+    w.add(&buckets);
+    assert_eq!(w.len(), 2);
+    let rows = w.rows.lock().expect("rows");
+    assert_eq!(rows.counts[0], [1, 0, 1, 0]);
+    assert_eq!(rows.counts[1], [0, 2, 0]);
 }
