@@ -91,8 +91,8 @@ impl DriftMonitor {
             return;
         };
         // The rows' buckets are worked out before the window's lock is taken, which then
-        // holds only for the counts: concurrent requests for one model used to bucket every
-        // row under the lock, and a worker that found it taken slept on it.
+        // holds only for the counts: concurrent requests for one model do not wait on each
+        // other's bucketing, and a worker that finds the lock taken sleeps on it.
         let rows = match inputs {
             AuditInputs::Records(records) => window.buckets(records.len(), |r, feature| {
                 records
