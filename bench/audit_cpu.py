@@ -76,20 +76,11 @@ def machine_busy_s() -> float:
 
 def closed_loop_cell(server, script: Path, args, folder: Path) -> dict:
     """One server under wrk at full load: req/s and what each request cost."""
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    running = run.Running(server, folder)
-    try:
-        running.wait_ready()
-        warm = run.wrk(running.port, script, CLOSED_LOOP_CONNECTIONS, 1)
-        if warm.problem:
-            raise RuntimeError(f"warm-up: {warm.problem}")
+    with run.warmed(server, folder, script, CLOSED_LOOP_CONNECTIONS) as running:
         pid = running.process.pid
         before, busy = thread_counters(pid), machine_busy_s()
         measured = run.wrk(running.port, script, CLOSED_LOOP_CONNECTIONS, args.duration)
         after, busy_after = thread_counters(pid), machine_busy_s()
-    finally:
-        running.stop()
     if measured.problem:
         raise RuntimeError(measured.problem)
     n = measured.requests

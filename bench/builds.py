@@ -29,8 +29,6 @@ every run bounded in time.
 from __future__ import annotations
 
 import argparse
-import http.client
-import re
 import shutil
 import statistics
 import sys
@@ -43,22 +41,11 @@ CONNECTIONS = 64
 # /proc/stat's first fields, in order.
 CPU_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
 SHOWN_FIELDS = ("user", "system", "softirq", "idle")
-DROPPED = re.compile(r"^prediction_api_audit_rows_dropped_total(?:\{[^}]*\})? (\S+)$", re.M)
 
 
 def cpu_ticks() -> list[int]:
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     return [int(f) for f in fields[: len(CPU_FIELDS)]]
-
-
-def rows_dropped(port: int) -> float:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request("GET", "/metrics")
-        text = connection.getresponse().read().decode()
-    finally:
-        connection.close()
-    return sum(float(v) for v in DROPPED.findall(text))
 
 
 def server(spec: str, folder: Path) -> run.Server:
@@ -83,20 +70,14 @@ def server(spec: str, folder: Path) -> run.Server:
 
 
 def cell(server: run.Server, script: Path, seconds: int, folder: Path) -> dict:
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    running = run.Running(server, folder)
     try:
-        running.wait_ready()
-        warm = run.wrk(running.port, script, CONNECTIONS, 1)
-        if warm.problem:
-            raise RuntimeError(f"{server.name} warm-up: {warm.problem}")
-        before = cpu_ticks()
-        measured = run.wrk(running.port, script, CONNECTIONS, seconds)
-        after = cpu_ticks()
-        dropped = rows_dropped(running.port)
+        with run.warmed(server, folder, script, CONNECTIONS) as running:
+            before = cpu_ticks()
+            measured = run.wrk(running.port, script, CONNECTIONS, seconds)
+            after = cpu_ticks()
+            # None: a server that exports no count (a build without the trail's metrics).
+            dropped = run.audit_rows_dropped(running.port) or 0
     finally:
-        running.stop()
         shutil.rmtree(folder, ignore_errors=True)
     if measured.problem:
         raise RuntimeError(f"{server.name}: {measured.problem}")

@@ -16,6 +16,7 @@ all of it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime
 import http.client
@@ -26,6 +27,7 @@ import platform
 import random
 import re
 import shlex
+import shutil
 import signal
 import socket
 import statistics
@@ -641,6 +643,23 @@ def wrk(port: int, script: Path, connections: int, seconds: int) -> Measurement:
 
 
 # -- The run -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def warmed(server: Server, folder: Path, script: Path, connections: int):
+    """`server` started afresh with `folder` emptied for it, ready and warmed by 1 s of wrk
+    with `script`; stopped when the block ends. Yields the Running server."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    running = Running(server, folder)
+    try:
+        running.wait_ready()
+        warm = wrk(running.port, script, connections, 1)
+        if warm.problem:
+            raise RuntimeError(f"{server.name} warm-up: {warm.problem}")
+        yield running
+    finally:
+        running.stop()
 
 
 def command_output(argv: list, cwd: Path = ROOT) -> str:
