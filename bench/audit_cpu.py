@@ -69,9 +69,9 @@ def thread_counters(pid: int) -> tuple[int, int, int]:
 
 def machine_busy_s() -> float:
     """Busy CPU seconds of the whole machine since boot (user, nice, system, irq, softirq)."""
-    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    user, nice, system, _idle, _iowait, irq, softirq = (int(f) for f in fields[:7])
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+    ticks = run.cpu_ticks()
+    busy = sum(ticks[kind] for kind in ("user", "nice", "system", "irq", "softirq"))
+    return busy / os.sysconf("SC_CLK_TCK")
 
 
 def closed_loop_cell(server, script: Path, args, folder: Path) -> dict:

@@ -38,14 +38,7 @@ from pathlib import Path
 import run
 
 CONNECTIONS = 64
-# /proc/stat's first fields, in order.
-CPU_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
 SHOWN_FIELDS = ("user", "system", "softirq", "idle")
-
-
-def cpu_ticks() -> list[int]:
-    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    return [int(f) for f in fields[: len(CPU_FIELDS)]]
 
 
 def server(spec: str, folder: Path) -> run.Server:
@@ -72,18 +65,18 @@ def server(spec: str, folder: Path) -> run.Server:
 def cell(server: run.Server, script: Path, seconds: int, folder: Path) -> dict:
     try:
         with run.warmed(server, folder, script, CONNECTIONS) as running:
-            before = cpu_ticks()
+            before = run.cpu_ticks()
             measured = run.wrk(running.port, script, CONNECTIONS, seconds)
-            after = cpu_ticks()
+            after = run.cpu_ticks()
             # None: a server that exports no count (a build without the trail's metrics).
             dropped = run.audit_rows_dropped(running.port) or 0
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if measured.problem:
         raise RuntimeError(f"{server.name}: {measured.problem}")
-    spent = [b - a for a, b in zip(before, after)]
-    total = max(1, sum(spent))
-    split = {name: spent[i] / total for i, name in enumerate(CPU_FIELDS)}
+    spent = {kind: after[kind] - before[kind] for kind in after}
+    total = max(1, sum(spent.values()))
+    split = {kind: ticks / total for kind, ticks in spent.items()}
     return {"rps": measured.rps, "split": split, "dropped": dropped}
 
 

@@ -645,6 +645,16 @@ def wrk(port: int, script: Path, connections: int, seconds: int) -> Measurement:
 # -- The run -------------------------------------------------------------------------------
 
 
+# /proc/stat's first fields, in order.
+CPU_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+
+
+def cpu_ticks() -> dict[str, int]:
+    """The whole machine's CPU time since boot by kind (/proc/stat), in clock ticks."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    return dict(zip(CPU_FIELDS, (int(f) for f in fields)))
+
+
 @contextlib.contextmanager
 def warmed(server: Server, folder: Path, script: Path, connections: int):
     """`server` started afresh with `folder` emptied for it, ready and warmed by 1 s of wrk
