@@ -365,9 +365,9 @@ fn json_array(text: Option<&[u8]>) -> Option<Vec<Value>> {
 
 /// `--since` as the stored time format: RFC 3339 with milliseconds, UTC.
 fn parse_since(text: &str) -> anyhow::Result<String> {
-    let time = match humantime::parse_rfc3339_weak(text) {
-        Ok(time) => time,
-        Err(_) => {
+    let time = match parse_rfc3339(text) {
+        Some(time) => time,
+        None => {
             let age = humantime::parse_duration(text).with_context(|| {
                 format!("--since {text:?}: expected an RFC 3339 time or an age like 15m or 2h")
             })?;
@@ -376,5 +376,69 @@ fn parse_since(text: &str) -> anyhow::Result<String> {
                 .unwrap_or(SystemTime::UNIX_EPOCH)
         }
     };
+    // The trail holds no time before 1970 (and the formatter takes none).
+    let time = time.max(SystemTime::UNIX_EPOCH);
     Ok(humantime::format_rfc3339_millis(time).to_string())
+}
+
+/// An RFC 3339 time ending in `Z`, `z`, a numeric offset (`+02:00`) or nothing (UTC); the
+/// parser used takes only the UTC forms, so an offset is applied here.
+fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+    let text = text.trim();
+    if let Some(utc) = text.strip_suffix(['Z', 'z']) {
+        return humantime::parse_rfc3339_weak(utc).ok();
+    }
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let has_offset = n > 16
+        && matches!(bytes[n - 6], b'+' | b'-')
+        && bytes[n - 3] == b':'
+        && text.contains(['T', 't', ' ']);
+    if !has_offset {
+        return humantime::parse_rfc3339_weak(text).ok();
+    }
+    let (local, offset) = text.split_at(n - 6);
+    let hours: u64 = offset.get(1..3)?.parse().ok()?;
+    let minutes: u64 = offset.get(4..6)?.parse().ok()?;
+    if hours > 23 || minutes > 59 {
+        return None;
+    }
+    let shift = std::time::Duration::from_secs(hours * 3600 + minutes * 60);
+    let local = humantime::parse_rfc3339_weak(local).ok()?;
+    // Local time is UTC plus the offset.
+    match offset.starts_with('+') {
+        true => local.checked_sub(shift),
+        false => local.checked_add(shift),
+    }
+}
+
+#[cfg(test)]
+mod since_tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_rfc3339_times_with_any_offset() {
+        let utc = "2026-12-07T10:00:00.000Z";
+        for text in [
+            "2026-12-07T10:00:00Z",
+            "2026-12-07T10:00:00z",
+            "2026-12-07T10:00:00",
+            "2026-12-07T12:00:00+02:00",
+            "2026-12-07T06:30:00-03:30",
+        ] {
+            assert_eq!(parse_since(text).expect(text), utc, "{text}");
+        }
+        assert!(parse_since("2026-12-07T12:00:00+25:00").is_err());
+    }
+
+    #[test]
+    fn an_age_reaching_before_1970_starts_at_1970() {
+        for age in ["21000d", "99999999999d", "600000h"] {
+            assert_eq!(
+                parse_since(age).expect(age),
+                "1970-01-01T00:00:00.000Z",
+                "{age}"
+            );
+        }
+    }
 }

@@ -83,6 +83,7 @@ impl RowTexts {
     /// tensors is kept as its tensors instead ([`RowTexts::tensors`]).
     pub fn new(model: &LoadedModel, inputs: &AuditInputs, outputs: &Outputs) -> RowTexts {
         if let AuditInputs::Tensors(tensors) = inputs
+            && model.rows_everywhere()
             && binary::wanted(tensors)
             && let Some(rows) = RowTexts::tensors(tensors, outputs)
         {
@@ -90,15 +91,25 @@ impl RowTexts {
         }
         let rows = match inputs {
             AuditInputs::Records(records) => records.len(),
-            AuditInputs::Tensors(tensors) => tensors
+            // The records are along the first dimension of the model's first input (as the
+            // inference checks count them), which the request may have sent later.
+            AuditInputs::Tensors(tensors) => model
+                .signature
+                .inputs
                 .first()
+                .and_then(|spec| tensors.iter().find(|t| t.name() == spec.name))
+                .or(tensors.first())
                 .map_or(0, |t| t.shape().first().copied().unwrap_or(1)),
         };
-        let mut sorted: Vec<&Tensor> = match inputs {
+        // Each input with whether it holds the records (else each record shows all of it).
+        let mut sorted: Vec<(&Tensor, bool)> = match inputs {
             AuditInputs::Records(_) => Vec::new(),
-            AuditInputs::Tensors(tensors) => tensors.iter().collect(),
+            AuditInputs::Tensors(tensors) => tensors
+                .iter()
+                .map(|t| (t, model.input_has_rows(t, rows)))
+                .collect(),
         };
-        sorted.sort_by(|a, b| a.name().cmp(b.name()));
+        sorted.sort_by(|a, b| a.0.name().cmp(b.0.name()));
         let mut features = JsonArray::with_capacity(rows * 128);
         for r in 0..rows {
             match inputs {
@@ -109,7 +120,7 @@ impl RowTexts {
                 AuditInputs::Tensors(_) => features.push(&TensorRow { sorted: &sorted, r }),
             }
         }
-        let columns = output_columns(model, outputs);
+        let columns = output_columns(model, outputs, rows);
         let mut answers = JsonArray::with_capacity(rows * 128);
         for r in 0..rows {
             answers.push(&OutputRow {
@@ -396,10 +407,14 @@ impl<'a> Row<'a> {
 }
 
 /// The outputs as the answer columns of the record APIs, sorted by name like a JSON map.
-fn output_columns<'a>(model: &'a LoadedModel, outputs: &'a Outputs) -> Vec<Column<'a>> {
+fn output_columns<'a>(
+    model: &'a LoadedModel,
+    outputs: &'a Outputs,
+    rows: usize,
+) -> Vec<Column<'a>> {
     let mut columns: Vec<Column<'a>> = outputs
         .iter()
-        .map(|(name, output)| Column::new(model, name, output))
+        .map(|(name, output)| Column::new(model, name, output, rows))
         .collect();
     columns.sort_by(|a, b| a.name.cmp(b.name));
     columns
@@ -489,35 +504,50 @@ impl Serialize for V2Tensor<'_> {
 
 /// Row `r` of every input tensor: `{name: value}`, the tensors sorted by name.
 struct TensorRow<'a> {
-    sorted: &'a [&'a Tensor],
+    /// The inputs by name, each with whether it holds the records.
+    sorted: &'a [(&'a Tensor, bool)],
     r: usize,
 }
 
 impl Serialize for TensorRow<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.sorted.len()))?;
-        for &tensor in self.sorted {
-            map.serialize_entry(tensor.name(), &TensorRowJson { tensor, r: self.r })?;
+        for &(tensor, rows) in self.sorted {
+            map.serialize_entry(
+                tensor.name(),
+                &TensorRowJson {
+                    tensor,
+                    r: self.r,
+                    whole: !rows,
+                },
+            )?;
         }
         map.end()
     }
 }
 
 /// Row `r` of one tensor: a scalar or nested array (BYTES as strings), or a marker when the
-/// row is too wide. Written straight from the tensor, as the answers are.
+/// row is too wide; all of it (`whole`) when it does not hold the records along its first
+/// dimension. Written straight from the tensor, as the answers are.
 struct TensorRowJson<'a> {
     tensor: &'a Tensor,
     r: usize,
+    whole: bool,
 }
 
 impl Serialize for TensorRowJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let inner = self.tensor.shape().get(1..).unwrap_or_default();
+        let whole = self.whole;
+        let inner = match whole {
+            true => self.tensor.shape(),
+            false => self.tensor.shape().get(1..).unwrap_or_default(),
+        };
         let width: usize = inner.iter().product();
         if width > MAX_ROW_ELEMENTS {
             return truncated(width).serialize(s);
         }
-        Nested(self.tensor.data(), self.r * width, inner, Floats::AsF32).serialize(s)
+        let start = if whole { 0 } else { self.r * width };
+        Nested(self.tensor.data(), start, inner, Floats::AsF32).serialize(s)
     }
 }
 
@@ -548,7 +578,12 @@ mod tests {
     use crate::tensor::TensorData;
 
     fn tensor_row(tensor: &Tensor, r: usize) -> Value {
-        serde_json::to_value(TensorRowJson { tensor, r }).expect("JSON")
+        serde_json::to_value(TensorRowJson {
+            tensor,
+            r,
+            whole: false,
+        })
+        .expect("JSON")
     }
 
     #[test]
@@ -568,13 +603,31 @@ mod tests {
         let text =
             Tensor::new("s", vec![1], TensorData::Bytes(vec![b"abc".to_vec()])).expect("tensor");
         assert_eq!(tensor_row(&text, 0), json!("abc"));
-        let sorted = [&text, &t];
+        let one = Tensor::new("x", vec![1, 2], TensorData::F32(vec![1.5, 2.0])).expect("tensor");
+        let sorted = [(&text, true), (&one, true)];
         let row = serde_json::to_value(TensorRow {
             sorted: &sorted,
             r: 0,
         })
         .expect("JSON");
         assert_eq!(row, json!({"s": "abc", "x": [1.5, 2.0]}));
+    }
+
+    #[test]
+    fn a_tensor_without_the_records_along_its_first_dimension_is_kept_whole_in_each() {
+        let scalar = Tensor::new("y", vec![], TensorData::F32(vec![21.0])).expect("tensor");
+        let constant = Tensor::new("c", vec![3], TensorData::I64(vec![1, 2, 3])).expect("tensor");
+        for r in 0..2 {
+            let json = |tensor| {
+                serde_json::to_value(TensorRowJson {
+                    tensor,
+                    r,
+                    whole: true,
+                })
+            };
+            assert_eq!(json(&scalar).expect("JSON"), json!(21.0));
+            assert_eq!(json(&constant).expect("JSON"), json!([1, 2, 3]));
+        }
     }
 
     #[test]

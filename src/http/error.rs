@@ -35,6 +35,10 @@ pub enum ApiError {
         "unsupported Content-Type {0:?}: send application/json (V2 inference also takes Triton binary tensors)"
     )]
     UnsupportedMediaType(String),
+    #[error(
+        "unsupported Content-Encoding {0:?}: send the body uncompressed (answers may still be compressed: Accept-Encoding)"
+    )]
+    UnsupportedEncoding(String),
     /// A well-formed body that does not fit the model; the message names the field.
     #[error("{0}")]
     Unprocessable(String),
@@ -59,7 +63,9 @@ impl ApiError {
             }
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType(_) | ApiError::UnsupportedEncoding(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -78,7 +84,9 @@ impl ApiError {
             }
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
-            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::UnsupportedMediaType(_) | ApiError::UnsupportedEncoding(_) => {
+                "unsupported_media_type"
+            }
             ApiError::Unprocessable(_) => "invalid_input",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Timeout(_) => "timeout",
@@ -147,6 +155,9 @@ impl From<InferError> for ApiError {
             InferError::Run(RunError::Convert(c @ ConvertError::NotUtf8 { .. })) => {
                 ApiError::BadRequest(c.to_string())
             }
+            InferError::Run(refused @ RunError::Refused(_)) => {
+                ApiError::BadRequest(refused.to_string())
+            }
             InferError::Run(other) => ApiError::Internal(other.to_string()),
             InferError::Aborted(m) => ApiError::Internal(m),
             overloaded @ InferError::Overloaded(_) => ApiError::Unavailable(overloaded.to_string()),
@@ -154,10 +165,31 @@ impl From<InferError> for ApiError {
     }
 }
 
+/// The code of an error answer with `status` that no [`ApiError`] made (axum's own
+/// rejections), from the same set.
+pub fn code_for_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        422 => "invalid_input",
+        503 => "unavailable",
+        504 => "timeout",
+        400..=499 => "bad_request",
+        _ => "internal",
+    }
+}
+
 /// For the record APIs, a tensor that does not fit the model is the client's field error.
 pub fn unprocessable(e: InferError) -> ApiError {
     match e {
         InferError::Invalid(m) => ApiError::Unprocessable(m),
+        InferError::Run(refused @ RunError::Refused(_)) => {
+            ApiError::Unprocessable(refused.to_string())
+        }
         other => other.into(),
     }
 }

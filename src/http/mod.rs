@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -46,6 +47,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(metrics::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(identity_bodies))
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             deadline(request_timeout, req, next)
@@ -62,6 +65,59 @@ async fn deadline(limit: Duration, req: Request, next: Next) -> Response {
         Ok(response) => response,
         Err(_) => ApiError::Timeout(limit.as_secs_f64()).into_response(),
     }
+}
+
+/// Refuses a compressed request body, which no handler decodes, with 415 rather than letting
+/// it fail later as a malformed body.
+async fn identity_bodies(req: Request, next: Next) -> Response {
+    let encoding = req
+        .headers()
+        .get_all(header::CONTENT_ENCODING)
+        .iter()
+        .map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .find(|v| !v.is_empty() && v != "identity");
+    match encoding {
+        Some(encoding) => ApiError::UnsupportedEncoding(encoding).into_response(),
+        None => next.run(req).await,
+    }
+}
+
+/// The longest plain-text error body turned into the API's error shape.
+const MAX_TEXT_ERROR: usize = 16 * 1024;
+
+/// Every error answer in the API's shape `{"error", "code"}`: the handlers answer in it, but
+/// axum's own rejections (a path segment that is not UTF-8, say) come as plain text.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, MAX_TEXT_ERROR)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let error = match text.is_empty() {
+        true => status.canonical_reason().unwrap_or("error").to_string(),
+        false => text,
+    };
+    let body = serde_json::json!({"error": error, "code": error::code_for_status(status)});
+    let mut answer = (status, axum::Json(body)).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().append(name, value.clone());
+        }
+    }
+    answer
 }
 
 async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {

@@ -55,8 +55,10 @@ async fn score(
             .sum();
         // A large request is stored as its tensors: a copy of them is far cheaper for the
         // trail than the body's and answer's text.
-        let kept =
-            (state.audit.is_enabled() && audit::stored_as_tensors(&inputs)).then(|| inputs.clone());
+        let kept = (state.audit.is_enabled()
+            && model.rows_everywhere()
+            && audit::stored_as_tensors(&inputs))
+        .then(|| inputs.clone());
         let outputs = inference::infer(model.clone(), inputs, None)
             .await
             .map_err(unprocessable)?;

@@ -209,10 +209,10 @@ pub(super) async fn run(
 pub(super) fn per_row(model: &LoadedModel, outputs: &Outputs, rows: usize) -> Vec<Value> {
     (0..rows)
         .map(|r| match outputs.as_slice() {
-            [(name, output)] => records::row_value(model, name, output, r),
+            [(name, output)] => records::row_value(model, name, output, r, rows),
             many => Value::Object(
                 many.iter()
-                    .map(|(name, o)| (name.clone(), records::row_value(model, name, o, r)))
+                    .map(|(name, o)| (name.clone(), records::row_value(model, name, o, r, rows)))
                     .collect(),
             ),
         })
@@ -221,12 +221,16 @@ pub(super) fn per_row(model: &LoadedModel, outputs: &Outputs, rows: usize) -> Ve
 
 /// Column answers: the per-row values of a single output, else `{output: [per-row values]}`.
 fn by_column(model: &LoadedModel, outputs: &Outputs, rows: usize) -> Value {
-    let column = |name: &str, output| {
-        Value::Array(
+    let column = |name: &str, output: &crate::runtime::Output| match model
+        .output_has_rows(output.tensor(), rows)
+    {
+        true => Value::Array(
             (0..rows)
-                .map(|r| records::row_value(model, name, output, r))
+                .map(|r| records::row_value(model, name, output, r, rows))
                 .collect(),
-        )
+        ),
+        // Not one value per row: the tensor as it is, once.
+        false => records::row_value(model, name, output, 0, rows),
     };
     match outputs.as_slice() {
         [(name, output)] => column(name, output),

@@ -40,6 +40,9 @@ pub(crate) struct Column<'a> {
     pub(crate) width: usize,
     /// For a probability table: (class, column) sorted by class, one column per class name.
     classes: Option<Vec<(&'a str, usize)>>,
+    /// The output does not hold the request's records along its first dimension: every row
+    /// shows all of it.
+    whole: bool,
 }
 
 impl<'a> RecordAnswers<'a> {
@@ -54,7 +57,7 @@ impl<'a> RecordAnswers<'a> {
         let mut extra: Vec<Column<'a>> = outputs
             .iter()
             .filter(|(n, _)| Some(n) != prediction.map(|p| &p.0) && Some(n) != table.map(|t| &t.0))
-            .map(|(n, o)| Column::new(model, n, o))
+            .map(|(n, o)| Column::new(model, n, o, rows))
             .collect();
         extra.sort_by(|a, b| a.name.cmp(b.name));
         // Duplicate output names cannot happen (graph outputs are unique); a map would keep
@@ -69,8 +72,8 @@ impl<'a> RecordAnswers<'a> {
         RecordAnswers {
             plan: Plan {
                 model,
-                prediction: prediction.map(|(n, o)| Column::new(model, n, o)),
-                probabilities: table.map(|(n, o)| Column::new(model, n, o)),
+                prediction: prediction.map(|(n, o)| Column::new(model, n, o, rows)),
+                probabilities: table.map(|(n, o)| Column::new(model, n, o, rows)),
                 extra,
             },
             rows,
@@ -80,13 +83,24 @@ impl<'a> RecordAnswers<'a> {
 }
 
 impl<'a> Column<'a> {
-    pub(crate) fn new(model: &'a LoadedModel, name: &'a str, output: &'a Output) -> Column<'a> {
+    /// The column of `output` in a request of `rows` records.
+    pub(crate) fn new(
+        model: &'a LoadedModel,
+        name: &'a str,
+        output: &'a Output,
+        rows: usize,
+    ) -> Column<'a> {
+        let tensor = output.tensor();
+        let whole = !model.output_has_rows(tensor, rows);
         let names = match output {
+            _ if whole => None,
             Output::ClassProbabilities { classes, .. } => Some(classes.as_slice()),
             Output::Tensor(_) => model.output(name).and_then(|o| o.classes.as_deref()),
         };
-        let tensor = output.tensor();
-        let inner = tensor.shape().get(1..).unwrap_or_default();
+        let inner = match whole {
+            true => tensor.shape(),
+            false => tensor.shape().get(1..).unwrap_or_default(),
+        };
         let width: usize = inner.iter().product();
         let classes = names.filter(|c| c.len() == width).map(|names| {
             let mut sorted: Vec<(&str, usize)> = names
@@ -111,7 +125,13 @@ impl<'a> Column<'a> {
             inner,
             width,
             classes,
+            whole,
         }
+    }
+
+    /// Where row `r`'s elements start.
+    fn start(&self, r: usize) -> usize {
+        if self.whole { 0 } else { r * self.width }
     }
 
     /// Row `r`, serializable: the JSON [`super::records::row_value`] gives.
@@ -135,7 +155,7 @@ impl<'a> Column<'a> {
     /// The most likely class of row `r`: the first of the highest, in class-name order.
     fn most_likely(&self, r: usize) -> Option<&'a str> {
         let classes = self.classes.as_ref()?;
-        let start = r * self.width;
+        let start = self.start(r);
         let mut best: Option<(&'a str, f64)> = None;
         for &(class, column) in classes {
             let Some(p) = number(self.data, start + column) else {
@@ -170,7 +190,7 @@ pub(crate) enum Floats {
 impl Serialize for RowJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let c = self.column;
-        let start = self.r * c.width;
+        let start = c.start(self.r);
         if let Some(classes) = &c.classes {
             let mut map = s.serialize_map(Some(classes.len()))?;
             for &(class, column) in classes {
@@ -178,7 +198,7 @@ impl Serialize for RowJson<'_> {
             }
             return map.end();
         }
-        if c.width == 1 {
+        if c.width == 1 && !c.whole {
             return Element(c.data, start, self.floats).serialize(s);
         }
         Nested(c.data, start, c.inner, self.floats).serialize(s)

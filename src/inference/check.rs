@@ -6,8 +6,9 @@ use crate::tensor::{Tensor, TensorData};
 
 use super::InferError;
 
-/// Checks names, datatypes, ranks, fixed dimensions, a common batch size and (for models
-/// that do not accept them) finite values. Returns the batch size.
+/// Checks names, datatypes, ranks, fixed dimensions, a common batch size (for graphs that
+/// batch) and (for models that do not accept them) finite values. Returns the batch size: the
+/// first input's first dimension.
 pub fn check_inputs(model: &LoadedModel, inputs: &[Tensor]) -> Result<usize, InferError> {
     let invalid = |m: String| Err(InferError::Invalid(m));
     for tensor in inputs {
@@ -52,7 +53,8 @@ pub fn check_inputs(model: &LoadedModel, inputs: &[Tensor]) -> Result<usize, Inf
             ));
         }
         for (dim, (&got, &want)) in shape.iter().zip(&spec.shape).enumerate() {
-            // A fixed batch dimension is served by running the rows in chunks.
+            // A graph exported with a fixed batch of one is served by running the rows one
+            // at a time; any other fixed dimension, the first included, must match.
             let fixed_batch = dim == 0 && model.signature.max_batch.is_some();
             if want >= 0 && got as i64 != want && !fixed_batch {
                 return invalid(format!(
@@ -61,20 +63,25 @@ pub fn check_inputs(model: &LoadedModel, inputs: &[Tensor]) -> Result<usize, Inf
                 ));
             }
         }
+        // The records are along the first dimension of the first input. A graph that batches
+        // needs every input to have them; one that does not may take inputs that do not (a
+        // weight vector beside the rows, two lists of different lengths).
         if let Some(&rows) = shape.first() {
             match batch {
-                Some(b) if b != rows => {
+                Some(b) if b != rows && model.batching.enabled => {
                     return invalid(format!(
                         "input `{}` has {rows} rows, other inputs have {b}",
                         spec.name
                     ));
                 }
-                _ => batch = Some(rows),
+                Some(_) => {}
+                None => batch = Some(rows),
             }
         }
         if !model.accepts_non_finite() {
             check_finite(tensor)?;
         }
+        check_strings(tensor)?;
     }
     if spec_is_batched(model) && batch == Some(0) {
         return invalid("the request has no rows".to_string());
@@ -90,11 +97,30 @@ fn check_finite(tensor: &Tensor) -> Result<(), InferError> {
     let bad = match tensor.data() {
         TensorData::F32(v) => v.iter().position(|x| !x.is_finite()),
         TensorData::F64(v) => v.iter().position(|x| !x.is_finite()),
+        // Raw bits: NaN and the infinities have every exponent bit set.
+        TensorData::F16(v) => v.iter().position(|&x| x & 0x7C00 == 0x7C00),
+        TensorData::BF16(v) => v.iter().position(|&x| x & 0x7F80 == 0x7F80),
         _ => None,
     };
     match bad {
         Some(index) => Err(InferError::NonFinite(format!(
             "input `{}` element {index} is NaN or infinite, which this model does not accept",
+            tensor.name()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// ONNX Runtime hands strings to its kernels as C strings, so it refuses a string holding a
+/// NUL character: that is the client's input, not a runtime failure.
+fn check_strings(tensor: &Tensor) -> Result<(), InferError> {
+    let TensorData::Bytes(elements) = tensor.data() else {
+        return Ok(());
+    };
+    match elements.iter().position(|e| e.contains(&0)) {
+        Some(index) => Err(InferError::Invalid(format!(
+            "input `{}` element {index} contains a NUL character, which ONNX string tensors \
+             cannot hold",
             tensor.name()
         ))),
         None => Ok(()),
@@ -108,5 +134,41 @@ pub fn expected_json(datatype: DataType) -> &'static str {
         DataType::Bytes => "a string",
         DataType::Fp16 | DataType::Bf16 | DataType::Fp32 | DataType::Fp64 => "a number",
         _ => "an integer",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tensor(data: TensorData) -> Tensor {
+        let n = data.len();
+        Tensor::new("x", vec![n], data).expect("tensor")
+    }
+
+    #[test]
+    fn half_precision_nan_and_infinity_are_refused_like_fp32() {
+        // 1.0, then +inf / NaN in FP16 (0x3C00, 0x7C00, 0x7E00) and BF16 (0x3F80, 0x7F80, 0x7FC0).
+        assert!(check_finite(&tensor(TensorData::F16(vec![0x3C00, 0xFBFF]))).is_ok());
+        for bad in [0x7C00, 0xFC00, 0x7E00] {
+            let error = check_finite(&tensor(TensorData::F16(vec![0x3C00, bad])));
+            assert!(matches!(error, Err(InferError::NonFinite(m)) if m.contains("element 1")));
+        }
+        assert!(check_finite(&tensor(TensorData::BF16(vec![0x3F80, 0xFF7F]))).is_ok());
+        for bad in [0x7F80, 0xFF80, 0x7FC0] {
+            let error = check_finite(&tensor(TensorData::BF16(vec![bad])));
+            assert!(matches!(error, Err(InferError::NonFinite(_))));
+        }
+    }
+
+    #[test]
+    fn a_string_holding_nul_is_the_clients_error() {
+        let ok = tensor(TensorData::Bytes(vec![b"red".to_vec(), Vec::new()]));
+        assert!(check_strings(&ok).is_ok());
+        let bad = tensor(TensorData::Bytes(vec![b"red".to_vec(), b"y\0".to_vec()]));
+        let error = check_strings(&bad);
+        assert!(
+            matches!(error, Err(InferError::Invalid(m)) if m.contains("element 1") && m.contains("NUL"))
+        );
     }
 }

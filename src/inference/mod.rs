@@ -21,7 +21,7 @@ use crate::runtime::{self, Output, RunError};
 use crate::tensor::Tensor;
 
 pub use check::check_inputs;
-pub use rows::{concat_rows, slice_rows};
+pub use rows::{by_rows, concat_rows, slice_rows};
 
 /// Why an inference did not produce outputs.
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +160,7 @@ impl InferError {
             InferError::Invalid(_) => "invalid_input",
             InferError::NonFinite(_) => "non_finite_input",
             InferError::Run(RunError::Convert(_)) => "conversion",
+            InferError::Run(RunError::Refused(_)) => "invalid_input",
             InferError::Run(RunError::Runtime(_)) => "runtime",
             InferError::Aborted(_) => "aborted",
             InferError::Overloaded(_) => "overloaded",
@@ -184,8 +185,9 @@ fn run_blocking(
             .executed(&model.name, model.version, rows, started.elapsed());
         Ok::<_, InferError>(outputs)
     };
+    // Only inputs that all hold the rows can be cut into them.
     let chunk = match model.signature.max_batch {
-        Some(m) if rows > m => m,
+        Some(m) if rows > m && inputs.iter().all(|t| by_rows(t, rows)) => m,
         _ => return execute(inputs, rows),
     };
     let mut parts: Vec<Outputs> = Vec::new();

@@ -314,14 +314,18 @@ fn short(v: &Value) -> String {
     }
 }
 
-/// Row `r` of `output` as JSON: a scalar for one value per row, a nested array otherwise, an
-/// object class → probability for a probability table.
-pub fn row_value(model: &LoadedModel, name: &str, output: &Output, r: usize) -> Value {
+/// Row `r` of `output` (of a request of `rows` records) as JSON: a scalar for one value per
+/// row, a nested array otherwise, an object class → probability for a probability table; the
+/// whole output when it does not hold the records along its first dimension.
+pub fn row_value(model: &LoadedModel, name: &str, output: &Output, r: usize, rows: usize) -> Value {
     let classes = match output {
         Output::ClassProbabilities { classes, .. } => Some(classes.as_slice()),
         Output::Tensor(_) => model.output(name).and_then(|o| o.classes.as_deref()),
     };
     let tensor = output.tensor();
+    if !model.output_has_rows(tensor, rows) {
+        return nest(tensor.data(), 0, tensor.shape());
+    }
     let inner: Vec<usize> = tensor.shape().iter().skip(1).copied().collect();
     let width: usize = inner.iter().product();
     let start = r * width;
@@ -396,9 +400,9 @@ pub fn record_predictions(model: &LoadedModel, outputs: &Outputs, rows: usize) -
     (0..rows)
         .map(|r| {
             let mut answer = Map::new();
-            let probabilities = table.map(|(n, o)| row_value(model, n, o, r));
+            let probabilities = table.map(|(n, o)| row_value(model, n, o, r, rows));
             let predicted = match (prediction, &probabilities) {
-                (Some((n, o)), _) => row_value(model, n, o, r),
+                (Some((n, o)), _) => row_value(model, n, o, r, rows),
                 (None, Some(Value::Object(p))) => most_likely(p),
                 (None, _) => Value::Null,
             };
@@ -411,7 +415,7 @@ pub fn record_predictions(model: &LoadedModel, outputs: &Outputs, rows: usize) -
                 .filter(|(n, _)| {
                     Some(n) != prediction.map(|p| &p.0) && Some(n) != table.map(|t| &t.0)
                 })
-                .map(|(n, o)| (n.clone(), row_value(model, n, o, r)))
+                .map(|(n, o)| (n.clone(), row_value(model, n, o, r, rows)))
                 .collect();
             if !extra.is_empty() {
                 answer.insert("outputs".into(), Value::Object(extra));

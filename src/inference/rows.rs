@@ -24,6 +24,13 @@ macro_rules! each_variant {
     };
 }
 
+/// Whether `tensor` holds a request's `rows` records along its first dimension. An output
+/// that does not (a scalar, a constant, a size computed from the data) belongs to the request
+/// as a whole: each record's answer shows it whole rather than a slice of it.
+pub fn by_rows(tensor: &Tensor, rows: usize) -> bool {
+    tensor.shape().first() == Some(&rows)
+}
+
 /// Rows `start..end` of `tensor` (the first dimension is the batch).
 pub fn slice_rows(tensor: &Tensor, start: usize, end: usize) -> Tensor {
     let row: usize = tensor.shape().iter().skip(1).product();

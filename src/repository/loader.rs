@@ -84,10 +84,15 @@ pub fn load_version(
             reason,
         })?;
     }
-    let max_batch = match graph_signature.inputs.first().and_then(|i| i.shape.first()) {
-        Some(&d) if d > 0 => Some(d as usize),
-        _ => None,
-    };
+    // A first dimension fixed at 1 on every input is a batch of one (a common export):
+    // requests with more rows run one row at a time. Any other fixed size is the shape the
+    // graph takes.
+    let batch_of_one = !graph_signature.inputs.is_empty()
+        && graph_signature
+            .inputs
+            .iter()
+            .all(|i| i.shape.first() == Some(&1));
+    let max_batch = batch_of_one.then_some(1);
     let mut signature = ModelSignature {
         inputs: graph_signature.inputs,
         outputs: graph_signature
@@ -97,13 +102,15 @@ pub fn load_version(
                 classes: classes_for(&tensor, metadata.as_ref()),
                 tensor,
                 zipmap: false,
+                rows: false,
             })
             .collect(),
         max_batch,
     };
     // ZipMap outputs reveal their classes only when run: the warm-up run tells.
-    let warm = warm_up(&pool, &signature.inputs, &known)
+    let warm = warm_up(&pool, &signature.inputs, &known, 1)
         .map_err(|reason| LoadError::WarmUp { path, reason })?;
+    let warm_rows = first_dimensions(&warm);
     for (name, out) in warm {
         if let Output::ClassProbabilities { classes, .. } = out {
             signature.outputs.push(OutputSpec {
@@ -114,8 +121,16 @@ pub fn load_version(
                 },
                 classes: Some(classes),
                 zipmap: true,
+                rows: false,
             });
         }
+    }
+    let probe = probe_rows(&pool, &signature.inputs, &known);
+    if let Err(reason) = &probe {
+        tracing::debug!(model = name, version, %reason, "rows not probed");
+    }
+    for output in &mut signature.outputs {
+        output.rows = output_holds_rows(output, &warm_rows, probe.as_ref().ok(), max_batch);
     }
     let batching = options
         .batching
@@ -124,8 +139,16 @@ pub fn load_version(
             path: dir.display().to_string(),
             reason,
         })?;
+    let by_rows = batching.enabled && batches_by_rows(&signature);
+    if batching.enabled && !by_rows {
+        tracing::info!(
+            model = name,
+            version,
+            "dynamic batching off: not every input and output holds the rows"
+        );
+    }
     let batching = BatchPolicy {
-        enabled: batching.enabled && batches_by_rows(&signature),
+        enabled: by_rows,
         ..batching
     };
     Ok(LoadedModel {
@@ -142,8 +165,9 @@ pub fn load_version(
     })
 }
 
-/// Requests can be coalesced only when every input and output has a dynamic first (batch)
-/// dimension: then row `i` of the outputs belongs to row `i` of the inputs.
+/// Requests can be coalesced only when every input has a dynamic first (batch) dimension and
+/// every output was seen to hold the rows ([`OutputSpec::rows`]): then row `i` of the outputs
+/// belongs to row `i` of the inputs.
 fn batches_by_rows(signature: &ModelSignature) -> bool {
     let dynamic_batch = |shape: &[i64]| shape.first().is_some_and(|&d| d < 0);
     signature.max_batch.is_none()
@@ -151,7 +175,58 @@ fn batches_by_rows(signature: &ModelSignature) -> bool {
         && signature
             .outputs
             .iter()
-            .all(|o| dynamic_batch(&o.tensor.shape))
+            .all(|o| o.rows && dynamic_batch(&o.tensor.shape))
+}
+
+/// Each output's first dimension in a run, by name.
+fn first_dimensions(outputs: &[(String, Output)]) -> HashMap<String, Option<usize>> {
+    outputs
+        .iter()
+        .map(|(name, o)| (name.clone(), o.tensor().shape().first().copied()))
+        .collect()
+}
+
+/// The outputs' first dimensions in a run of [`PROBE_ROWS`] rows, when every input's first
+/// dimension is dynamic (otherwise no such run exists).
+fn probe_rows(
+    pool: &SessionPool,
+    inputs: &[TensorSpec],
+    known: &HashMap<String, KnownValue>,
+) -> Result<HashMap<String, Option<usize>>, String> {
+    if inputs.is_empty()
+        || !inputs
+            .iter()
+            .all(|i| i.shape.first().is_some_and(|&d| d < 0))
+    {
+        return Err("not every input has a dynamic first dimension".into());
+    }
+    warm_up(pool, inputs, known, PROBE_ROWS)
+        .map(|outputs| first_dimensions(&outputs))
+        .map_err(|e| format!("a run of {PROBE_ROWS} rows failed: {e}"))
+}
+
+/// Whether `output` holds one row per input row. Seen when it can be: one row at warm-up and
+/// [`PROBE_ROWS`] in the probe. A dynamic first dimension on both sides does not prove it: an
+/// output whose size comes from the data (`Unique`, `NonZero`, detections) can equal the rows
+/// of a request by chance, and cutting it by rows would hand one client's result to another;
+/// synthetic rows are all alike, so such an output does not follow them. Without a probe the
+/// declared shape decides: a dynamic first dimension, or a batch of one.
+fn output_holds_rows(
+    output: &OutputSpec,
+    warm: &HashMap<String, Option<usize>>,
+    probe: Option<&HashMap<String, Option<usize>>>,
+    max_batch: Option<usize>,
+) -> bool {
+    let name = &output.tensor.name;
+    match probe {
+        Some(probe) => {
+            warm.get(name) == Some(&Some(1)) && probe.get(name) == Some(&Some(PROBE_ROWS))
+        }
+        None => match output.tensor.shape.first() {
+            Some(&d) => d < 0 || (d == 1 && max_batch == Some(1)),
+            None => false,
+        },
+    }
 }
 
 fn read_metadata(dir: &Path) -> Result<Option<ModelMetadata>, LoadError> {
@@ -218,24 +293,34 @@ fn classes_for(tensor: &TensorSpec, metadata: Option<&ModelMetadata>) -> Option<
 
 /// One run on a synthetic batch of one row: zeros, `false` and empty strings, or for inputs
 /// that feed a categorical encoder, a category it knows.
+/// Rows of the second synthetic run that checks a graph can be batched.
+const PROBE_ROWS: usize = 3;
+
+/// Runs the graph once on synthetic inputs with `rows` rows (every other dynamic dimension 1).
 fn warm_up(
     pool: &SessionPool,
     inputs: &[TensorSpec],
     known: &HashMap<String, KnownValue>,
+    rows: usize,
 ) -> Result<Vec<(String, Output)>, String> {
     let tensors = inputs
         .iter()
-        .map(|spec| synthetic(spec, known.get(&spec.name)))
+        .map(|spec| synthetic(spec, known.get(&spec.name), rows))
         .collect::<Result<Vec<_>, _>>()?;
     let mut session = pool.checkout();
     runtime::run(&mut session, &tensors, None).map_err(|e| e.to_string())
 }
 
-fn synthetic(spec: &TensorSpec, known: Option<&KnownValue>) -> Result<Tensor, String> {
+fn synthetic(spec: &TensorSpec, known: Option<&KnownValue>, rows: usize) -> Result<Tensor, String> {
     let shape: Vec<usize> = spec
         .shape
         .iter()
-        .map(|&d| if d < 0 { 1 } else { d as usize })
+        .enumerate()
+        .map(|(i, &d)| match (i, d) {
+            (0, d) if d < 0 => rows,
+            (_, d) if d < 0 => 1,
+            (_, d) => d as usize,
+        })
         .collect();
     let n: usize = shape.iter().product();
     let data = match (spec.datatype, known) {
@@ -282,29 +367,72 @@ mod tests {
         }
     }
 
-    fn signature(input: &[i64], output: &[i64]) -> ModelSignature {
+    fn output(shape: &[i64]) -> OutputSpec {
+        OutputSpec {
+            tensor: spec("y", shape),
+            classes: None,
+            zipmap: false,
+            rows: false,
+        }
+    }
+
+    fn signature(input: &[i64], output_shape: &[i64], rows: bool) -> ModelSignature {
         ModelSignature {
             inputs: vec![spec("x", input)],
             outputs: vec![OutputSpec {
-                tensor: spec("y", output),
-                classes: None,
-                zipmap: false,
+                rows,
+                ..output(output_shape)
             }],
-            max_batch: match input.first() {
-                Some(&d) if d > 0 => Some(d as usize),
-                _ => None,
-            },
+            max_batch: (input.first() == Some(&1)).then_some(1),
         }
     }
 
     #[test]
     fn only_graphs_batched_by_rows_on_both_sides_are_coalesced() {
-        assert!(batches_by_rows(&signature(&[-1, 4], &[-1])));
-        assert!(!batches_by_rows(&signature(&[1, 4], &[1])), "fixed batch");
+        assert!(batches_by_rows(&signature(&[-1, 4], &[-1], true)));
         assert!(
-            !batches_by_rows(&signature(&[-1, 4], &[3])),
-            "output not by rows"
+            !batches_by_rows(&signature(&[1, 4], &[1], true)),
+            "fixed batch"
         );
-        assert!(!batches_by_rows(&signature(&[-1, 4], &[])), "scalar output");
+        assert!(
+            !batches_by_rows(&signature(&[-1, 4], &[-1], false)),
+            "output seen not to follow the rows"
+        );
+        assert!(
+            !batches_by_rows(&signature(&[-1, 4], &[3], false)),
+            "fixed output"
+        );
+        assert!(
+            !batches_by_rows(&signature(&[-1, 4], &[], false)),
+            "scalar output"
+        );
+    }
+
+    #[test]
+    fn an_output_holds_the_rows_when_it_follows_them_in_both_runs() {
+        let runs = |warm: Option<usize>, probe: Option<usize>| {
+            (
+                HashMap::from([("y".to_string(), warm)]),
+                HashMap::from([("y".to_string(), probe)]),
+            )
+        };
+        let (warm, probe) = runs(Some(1), Some(PROBE_ROWS));
+        assert!(output_holds_rows(&output(&[-1]), &warm, Some(&probe), None));
+        // Sized by the data: one distinct value however many alike rows.
+        let (warm, probe) = runs(Some(1), Some(1));
+        assert!(!output_holds_rows(
+            &output(&[-1]),
+            &warm,
+            Some(&probe),
+            None
+        ));
+        let (warm, probe) = runs(None, None);
+        assert!(!output_holds_rows(&output(&[]), &warm, Some(&probe), None));
+        // No probe: the declared shape.
+        let warm = HashMap::new();
+        assert!(output_holds_rows(&output(&[-1, 2]), &warm, None, None));
+        assert!(output_holds_rows(&output(&[1, 2]), &warm, None, Some(1)));
+        assert!(!output_holds_rows(&output(&[3]), &warm, None, None));
+        assert!(!output_holds_rows(&output(&[]), &warm, None, None));
     }
 }

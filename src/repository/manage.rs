@@ -19,7 +19,7 @@ use super::{
 #[derive(Debug, thiserror::Error)]
 pub enum RepositoryError {
     #[error(
-        "{0:?} is not a model name: use letters, digits, `.`, `_` and `-`, not starting with `.`"
+        "{0:?} is not a model name: use letters, digits, `.`, `_` and `-`, not starting with `.`, at most 200 bytes"
     )]
     BadName(String),
     #[error("model `{0}` is not in the repository")]
@@ -256,25 +256,27 @@ impl ModelRepository {
         }
     }
 
-    /// After a failed load: what serves keeps serving; a model with nothing loaded shows the
-    /// new reasons.
+    /// After a failed load: what serves keeps serving, and the versions that failed are
+    /// shown beside it with their reasons, as the start-up scan shows them: health and
+    /// readiness then report the same disk the same way whether it was found at start-up or
+    /// while serving. A failure of the model as a whole (no version folder) adds nothing.
     fn keep_after_failure(&self, name: &str, failures: &BTreeMap<Option<u64>, String>) {
-        let current = self.catalog.load_full();
-        let Some(entry) = current.models.get(name).filter(|e| e.loaded.is_empty()) else {
-            return;
-        };
-        let mut next = clone_catalog(&current);
-        let failed = failures
+        let failed: BTreeMap<u64, String> = failures
             .iter()
             .filter_map(|(v, reason)| Some(((*v)?, reason.clone())))
             .collect();
-        next.models.insert(
-            name.to_string(),
-            ModelEntry {
-                loaded: entry.loaded.clone(),
-                failed,
-            },
-        );
+        if failed.is_empty() {
+            return;
+        }
+        let current = self.catalog.load_full();
+        let loaded = current
+            .models
+            .get(name)
+            .map(|e| e.loaded.clone())
+            .unwrap_or_default();
+        let mut next = clone_catalog(&current);
+        next.models
+            .insert(name.to_string(), ModelEntry { loaded, failed });
         drop(current);
         self.catalog.store(Arc::new(next));
     }
@@ -292,6 +294,12 @@ impl ModelRepository {
         }
         record.failures = failures;
         record.unloaded = false;
+    }
+
+    /// Forgets what was seen of model `name`'s folder, once the folder is gone: a folder put
+    /// back as it was is then a new model to the poll, not one already loaded.
+    pub(super) fn forget_folder(&self, name: &str) {
+        lock(&self.status).remove(name);
     }
 
     /// A copy of what the repository remembers about each model.

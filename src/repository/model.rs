@@ -6,6 +6,7 @@ use crate::contract::{DataType, ModelConfig, ModelMetadata, TensorSpec};
 use crate::events::Events;
 use crate::inference::batch::{BatchPolicy, Batcher};
 use crate::runtime::SessionPool;
+use crate::tensor::Tensor;
 
 /// One version of one model, ready to serve.
 pub struct LoadedModel {
@@ -48,6 +49,11 @@ pub struct OutputSpec {
     /// The graph returns a sequence of maps (skl2onnx's ZipMap), served as an FP32
     /// `[N, classes]` table in the class order of `classes`.
     pub zipmap: bool,
+    /// The output holds one row per input row along its first dimension, as seen when the
+    /// graph was run at load (loader.rs): a record's answer is its row. Otherwise (a scalar,
+    /// a constant, a size computed from the data) the output belongs to the request as a
+    /// whole and each record's answer shows all of it.
+    pub rows: bool,
 }
 
 impl LoadedModel {
@@ -73,6 +79,37 @@ impl LoadedModel {
     /// `config.json` says it handles them.
     pub fn accepts_non_finite(&self) -> bool {
         self.config.allow_non_finite
+    }
+
+    /// Whether the input's first dimension is the records' (dynamic, or a fixed batch of one).
+    pub fn input_holds_rows(&self, spec: &TensorSpec) -> bool {
+        match spec.shape.first() {
+            Some(&d) => d < 0 || (d == 1 && self.signature.max_batch == Some(1)),
+            None => false,
+        }
+    }
+
+    /// Whether every input and output holds the records along its first dimension: a request
+    /// can then be cut into records by that dimension alone (the audit trail's compact forms).
+    pub fn rows_everywhere(&self) -> bool {
+        self.signature
+            .inputs
+            .iter()
+            .all(|i| self.input_holds_rows(i))
+            && self.signature.outputs.iter().all(|o| o.rows)
+    }
+
+    /// Whether output `tensor` of a request of `rows` records holds one row per record: the
+    /// graph gives this output by rows, and it has `rows` of them.
+    pub fn output_has_rows(&self, tensor: &Tensor, rows: usize) -> bool {
+        self.output(tensor.name()).is_none_or(|o| o.rows) && tensor.shape().first() == Some(&rows)
+    }
+
+    /// [`LoadedModel::output_has_rows`] for an input.
+    pub fn input_has_rows(&self, tensor: &Tensor, rows: usize) -> bool {
+        self.input(tensor.name())
+            .is_none_or(|i| self.input_holds_rows(i))
+            && tensor.shape().first() == Some(&rows)
     }
 
     /// The output holding per-class probabilities, if any.

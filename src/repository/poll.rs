@@ -57,6 +57,7 @@ impl Poller {
             if let Err(e) = repository.unload_model(&name) {
                 tracing::warn!(model = %name, error = %e, "poll: unload failed");
             }
+            repository.forget_folder(&name);
         }
     }
 }

@@ -116,11 +116,15 @@ pub fn parse_key(key: &str) -> Result<(u64, &str), RepositoryError> {
     Ok((number, name))
 }
 
+/// The longest model or file name taken. A file system takes 255 bytes in a name; a model is
+/// staged beside its folder as `.staging-<name>-<pid>-<counter>`, up to 40 bytes more.
+pub const MAX_NAME_BYTES: usize = 200;
+
 /// A file or folder name with no way to name anything else: letters, digits, `.`, `_`, `-`,
-/// not starting with a dot (so never `.` or `..`), at most 255 bytes.
+/// not starting with a dot (so never `.` or `..`), at most [`MAX_NAME_BYTES`].
 pub fn is_plain_name(name: &str) -> bool {
     !name.is_empty()
-        && name.len() <= 255
+        && name.len() <= MAX_NAME_BYTES
         && !name.starts_with('.')
         && name
             .bytes()
@@ -130,6 +134,19 @@ pub fn is_plain_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_leaves_room_for_its_staging_folder() {
+        assert!(is_plain_name(&"c".repeat(MAX_NAME_BYTES)));
+        assert!(!is_plain_name(&"c".repeat(MAX_NAME_BYTES + 1)));
+        let staging = format!(
+            ".staging-{}-{}-{}",
+            "c".repeat(MAX_NAME_BYTES),
+            u32::MAX,
+            u64::MAX
+        );
+        assert!(staging.len() <= 255, "{}", staging.len());
+    }
 
     #[test]
     fn keys_must_be_a_version_and_a_plain_name() {

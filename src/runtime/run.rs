@@ -9,7 +9,11 @@ use super::convert::{ConvertError, Output, input_value, output};
 pub enum RunError {
     #[error(transparent)]
     Convert(#[from] ConvertError),
-    /// ONNX Runtime refused the inputs or failed while running.
+    /// ONNX Runtime refused the inputs as invalid (its `INVALID_ARGUMENT`): shapes the graph
+    /// does not take, found only when it runs. The message is for the client.
+    #[error("ONNX Runtime refused the inputs: {0}")]
+    Refused(String),
+    /// ONNX Runtime failed while running.
     #[error("ONNX Runtime: {0}")]
     Runtime(String),
 }
@@ -30,9 +34,10 @@ pub fn run(
         .iter()
         .map(|o| o.name().to_string())
         .collect();
-    let outputs = session
-        .run(values)
-        .map_err(|e| RunError::Runtime(e.to_string()))?;
+    let outputs = session.run(values).map_err(|e| match e.code() {
+        ort::ErrorCode::InvalidArgument => RunError::Refused(e.message().to_string()),
+        _ => RunError::Runtime(e.to_string()),
+    })?;
     names
         .into_iter()
         .filter(|n| wanted.is_none_or(|w| w.iter().any(|x| x == n)))

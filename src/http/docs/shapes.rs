@@ -26,6 +26,8 @@ pub enum ErrorCode {
     BadRequest,
     /// 404: no such model, version or route.
     NotFound,
+    /// 405: the route does not take this method (the `Allow` header lists those it takes).
+    MethodNotAllowed,
     /// 413: the body is larger than the configured limit.
     PayloadTooLarge,
     /// 415: the Content-Type is not JSON.

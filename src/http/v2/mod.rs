@@ -116,7 +116,9 @@ async fn run_infer(
     let answer = infer::encode(&model, call.id, &call.plan, &outputs)?;
     let header_length = answer.header_length;
     let body = Bytes::from(answer.body);
-    let as_sent = match state.audit.is_enabled() {
+    // The compact forms cut a request into records by the first dimension alone: only for
+    // graphs whose every input and output holds the records there.
+    let as_sent = match state.audit.is_enabled() && model.rows_everywhere() {
         true => {
             let answer = Sent {
                 body: body.clone(),

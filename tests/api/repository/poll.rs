@@ -83,3 +83,49 @@ async fn polling_picks_up_new_versions_replaced_files_and_removed_models() {
         200
     );
 }
+
+#[tokio::test]
+async fn a_model_moved_away_and_back_serves_again_and_a_broken_one_is_reported() {
+    let repo = repository_copy();
+    let mut config = super::admin_config(repo.path());
+    config.model_control_mode = ModelControlMode::Poll;
+    config.repository_poll_secs = 0.1;
+    let app = TestApp::spawn_with(config).await;
+    let aside = tempfile::tempdir().expect("tempdir");
+
+    // Moved out and back unchanged (a restore that keeps every file's time).
+    std::fs::rename(repo.path().join("housing"), aside.path().join("housing")).expect("move");
+    eventually("housing is gone", || async {
+        app.get("/v2/models/housing").await.status() == 404
+    })
+    .await;
+    std::fs::rename(aside.path().join("housing"), repo.path().join("housing")).expect("move");
+    eventually("housing serves again", || async {
+        app.get("/v2/models/housing/ready").await.status() == 200
+    })
+    .await;
+
+    // A broken model dropped in while serving is reported as a failed start-up one would be.
+    let broken = repo.path().join(".broken");
+    std::fs::create_dir_all(broken.join("1")).expect("mkdir");
+    std::fs::write(broken.join("1/model.onnx"), b"not a graph").expect("write");
+    std::fs::rename(&broken, repo.path().join("broken")).expect("rename");
+    eventually("the broken model is reported", || async {
+        app.get("/v2/health/ready").await.status() == 400
+    })
+    .await;
+    let health: serde_json::Value = app.get("/health").await.json().await.expect("JSON");
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(
+        app.get("/v2/models/broken/versions/1/ready").await.status(),
+        400
+    );
+    assert_eq!(app.get("/v2/models/iris/ready").await.status(), 200);
+
+    // Removed again: the server is whole again.
+    std::fs::remove_dir_all(repo.path().join("broken")).expect("remove");
+    eventually("ready once the broken model is gone", || async {
+        app.get("/v2/health/ready").await.status() == 200
+    })
+    .await;
+}

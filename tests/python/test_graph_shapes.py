@@ -1,0 +1,230 @@
+"""Graphs produced elsewhere whose shapes are not the plain `[N, features] -> [N, ...]`: outputs
+sized by the data, scalars and constants, fixed shapes, inputs that do not share the batch,
+half-precision and string inputs. Each is written with onnx.helper, served by a real server,
+and checked against what the graph computes."""
+import concurrent.futures
+import json
+import pathlib
+import re
+import shutil
+import subprocess
+import time
+
+import numpy as np
+import pytest
+import requests
+import tritonclient.http as triton
+from conftest import ROOT, SERVER, running_server
+from onnx import TensorProto, helper
+
+TIMEOUT = 30
+F32, F16, I64, STR = TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.INT64, TensorProto.STRING
+
+
+def model(nodes, inputs, outputs, initializers=()):
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(*i) for i in inputs],
+        [helper.make_tensor_value_info(*o) for o in outputs],
+        initializer=list(initializers),
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+
+
+def save(repository: pathlib.Path, name: str, onnx_model) -> None:
+    folder = repository / name / "1"
+    folder.mkdir(parents=True)
+    (folder / "model.onnx").write_bytes(onnx_model.SerializeToString())
+
+
+GRAPHS = {
+    # The distinct values of the request: an output whose size comes from the data.
+    "unique": model(
+        [
+            helper.make_node("Reshape", ["x", "flat_shape"], ["flat"]),
+            helper.make_node("Unique", ["flat"], ["y"]),
+        ],
+        [("x", F32, ["N", 2])],
+        [("y", F32, ["K"])],
+        [helper.make_tensor("flat_shape", I64, [1], [-1])],
+    ),
+    "fixed2": model([helper.make_node("Identity", ["x"], ["y"])], [("x", F32, [2, 4])], [("y", F32, [2, 4])]),
+    "vector3": model([helper.make_node("Identity", ["x"], ["y"])], [("x", F32, [3])], [("y", F32, [3])]),
+    "half": model([helper.make_node("Identity", ["x"], ["y"])], [("x", F16, ["N", 2])], [("y", F16, ["N", 2])]),
+    # One output per row, one for the whole request, one constant.
+    "whole": model(
+        [
+            helper.make_node("Identity", ["x"], ["y"]),
+            helper.make_node("ReduceSum", ["x"], ["total"], keepdims=0),
+            helper.make_node("Constant", [], ["c"], value=helper.make_tensor("cv", I64, [3], [1, 2, 3])),
+        ],
+        [("x", F32, ["N", 1])],
+        [("y", F32, ["N", 1]), ("total", F32, []), ("c", I64, [3])],
+    ),
+    # A weight vector beside the rows.
+    "weighted": model(
+        [helper.make_node("Mul", ["x", "w"], ["y"])],
+        [("x", F32, ["N", 2]), ("w", F32, [2])],
+        [("y", F32, ["N", 2])],
+    ),
+    "text": model([helper.make_node("Identity", ["s"], ["t"])], [("s", STR, ["N", 1])], [("t", STR, ["N", 1])]),
+}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    repo = tmp_path_factory.mktemp("shapes") / "models"
+    shutil.copytree(ROOT / "models" / "housing", repo / "housing")
+    for name, graph in GRAPHS.items():
+        save(repo, name, graph)
+    audit = repo.parent / "audit.db"
+    with running_server(repo, "--audit-db", str(audit)) as url:
+        yield url, audit
+
+
+def infer(url: str, name: str, inputs: list[dict]) -> requests.Response:
+    return requests.post(f"{url}/v2/models/{name}/infer", json={"inputs": inputs}, timeout=TIMEOUT)
+
+
+def fp32(name: str, values) -> dict:
+    a = np.asarray(values, dtype=np.float32)
+    return {"name": name, "shape": list(a.shape), "datatype": "FP32", "data": a.ravel().tolist()}
+
+
+def test_an_output_sized_by_the_data_never_hands_one_clients_rows_to_another(served):
+    url, _ = served
+    both = infer(url, "unique", [fp32("x", [[2, 2], [1, 1]])])
+    assert both.status_code == 200, both.text
+    assert both.json()["outputs"][0]["data"] == [1.0, 2.0]
+
+    def one(k: int) -> tuple[int, list]:
+        answer = infer(url, "unique", [fp32("x", [[k, k]])])
+        return k, answer.json()["outputs"][0]["data"] if answer.status_code == 200 else answer.text
+
+    # Concurrent single rows: a graph that batched them would split one `y` of as many values
+    # as requests among them, each then getting some other request's value.
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(one, range(400), timeout=120))
+    wrong = [(k, y) for k, y in answers if y != [float(k)]]
+    assert not wrong, wrong[:10]
+
+
+def test_a_fixed_shape_is_the_shape_the_graph_takes(served):
+    url, _ = served
+    rows = np.arange(8, dtype=np.float32).reshape(2, 4)
+    assert infer(url, "fixed2", [fp32("x", rows)]).json()["outputs"][0]["data"] == rows.ravel().tolist()
+    for bad in (np.zeros((3, 4)), np.zeros((4, 4)), np.zeros((1, 4))):
+        answer = infer(url, "fixed2", [fp32("x", bad)])
+        assert answer.status_code == 400, answer.text
+        assert "dimension 0" in answer.json()["error"]
+    assert infer(url, "vector3", [fp32("x", [1, 2, 3])]).status_code == 200
+    answer = infer(url, "vector3", [fp32("x", [1, 2, 3, 4, 5, 6])])
+    assert answer.status_code == 400, answer.text
+
+
+def test_outputs_that_are_not_per_row_are_answered_whole(served):
+    url, audit = served
+    answer = infer(url, "whole", [fp32("x", [[1], [2], [4]])])
+    assert answer.status_code == 200, answer.text
+    outputs = {o["name"]: o for o in answer.json()["outputs"]}
+    assert outputs["total"]["shape"] == [] and outputs["total"]["data"] == [7.0]
+    assert outputs["c"]["data"] == [1, 2, 3]
+
+    records = [{"x": [1.0]}, {"x": [2.0]}, {"x": [4.0]}]
+    answer = requests.post(f"{url}/predict/whole", json=records, timeout=TIMEOUT)
+    assert answer.status_code == 200, answer.text
+    for record in answer.json():
+        assert record["outputs"]["c"] == [1, 2, 3], record
+        assert record["outputs"]["total"] == 7.0, record
+    single = requests.post(f"{url}/predict/whole", json={"x": [5.0]}, timeout=TIMEOUT).json()
+    assert single["outputs"]["c"] == [1, 2, 3], single
+
+    v1 = requests.post(f"{url}/v1/models/whole:predict", json={"instances": records}, timeout=TIMEOUT).json()
+    assert [p["c"] for p in v1["predictions"]] == [[1, 2, 3]] * 3, v1
+    columns = requests.post(f"{url}/v1/models/whole:predict", json={"inputs": {"x": [[1.0], [2.0]]}}, timeout=TIMEOUT)
+    assert columns.json()["outputs"]["c"] == [1, 2, 3], columns.text
+    assert columns.json()["outputs"]["y"] == [1.0, 2.0], columns.text
+
+    # The trail: each record of the V2 request with the whole of `total` and `c`.
+    rows = wait_for_rows(audit, "whole", 3 + 3 + 1 + 3 + 2)
+    v2_rows = [r for r in rows if r["route"].startswith("/v2/")]
+    assert [r["outputs"]["total"] for r in v2_rows] == [7.0] * 3, v2_rows
+    assert [r["outputs"]["c"] for r in v2_rows] == [[1, 2, 3]] * 3, v2_rows
+
+
+def wait_for_rows(audit: pathlib.Path, model_name: str, count: int) -> list[dict]:
+    deadline = time.monotonic() + 20
+    while True:
+        out = subprocess.run(
+            [str(SERVER), "audit", "--db", str(audit), "--model", model_name, "--limit", "1000"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        rows = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+        if len(rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.2)
+
+
+def test_an_input_that_does_not_hold_the_rows_is_taken_when_the_graph_does_not_batch(served):
+    url, _ = served
+    x = np.array([[1, 2], [3, 4], [5, 6]], dtype=np.float32)
+    answer = infer(url, "weighted", [fp32("x", x), fp32("w", [10, 100])])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outputs"][0]["data"] == (x * [10, 100]).ravel().tolist()
+
+
+def test_half_precision_nan_and_infinity_are_refused_like_fp32(served):
+    url, _ = served
+    client = triton.InferenceServerClient(url.removeprefix("http://"))
+    ok = triton.InferInput("x", [1, 2], "FP16")
+    ok.set_data_from_numpy(np.array([[1.5, -2.0]], dtype=np.float16), binary_data=True)
+    assert client.infer("half", [ok]).as_numpy("y").tolist() == [[1.5, -2.0]]
+    bad = triton.InferInput("x", [1, 2], "FP16")
+    bad.set_data_from_numpy(np.array([[np.nan, np.inf]], dtype=np.float16), binary_data=True)
+    with pytest.raises(triton.InferenceServerException) as refused:
+        client.infer("half", [bad])
+    assert refused.value.status() == "422" and "NaN or infinite" in refused.value.message()
+
+
+def test_a_string_holding_nul_is_refused_as_input_not_failed_as_a_server_error(served):
+    url, _ = served
+    text = {"name": "s", "shape": [2, 1], "datatype": "BYTES", "data": ["ok", "y\u0000"]}
+    answer = infer(url, "text", [text])
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == "bad_request" and "NUL" in answer.json()["error"]
+    client = triton.InferenceServerClient(url.removeprefix("http://"))
+    binary = triton.InferInput("s", [1, 1], "BYTES")
+    binary.set_data_from_numpy(np.array([[b"a\x00b"]], dtype=np.object_), binary_data=True)
+    with pytest.raises(triton.InferenceServerException) as refused:
+        client.infer("text", [binary])
+    assert refused.value.status() == "400"
+
+    expected = json.loads((ROOT / "models" / "housing" / "expected_predictions.json").read_text())
+    record = expected["records"][0]["features"]
+    record["centralAir"] += "\u0000"
+    answer = requests.post(f"{url}/predict/housing", json=record, timeout=TIMEOUT)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["code"] == "invalid_input" and "NUL" in answer.json()["error"]
+    metrics = requests.get(f"{url}/metrics", timeout=TIMEOUT).text
+    assert not re.search(r'http_requests_total\{[^}]*status="5xx"', metrics)
+
+
+def test_errors_from_the_router_itself_are_in_the_api_shape(served):
+    url, _ = served
+    for path in ("/predict/%ff", "/v1/models/%ff", "/v1/models/iris/versions/%ff:predict"):
+        method = requests.get if path == "/v1/models/%ff" else requests.post
+        answer = method(f"{url}{path}", json={}, timeout=TIMEOUT)
+        assert answer.status_code == 400, (path, answer.text)
+        assert answer.headers["content-type"].startswith("application/json"), path
+        assert answer.json()["code"] == "bad_request" and answer.json()["error"], path
+    gzipped = requests.post(
+        f"{url}/v2/models/weighted/infer",
+        data=b"\x1f\x8b\x08\x00",
+        headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        timeout=TIMEOUT,
+    )
+    assert gzipped.status_code == 415, gzipped.text
+    assert gzipped.json()["code"] == "unsupported_media_type" and "gzip" in gzipped.json()["error"]
