@@ -9,14 +9,19 @@ use super::convert::{ConvertError, Output, input_value, output};
 pub enum RunError {
     #[error(transparent)]
     Convert(#[from] ConvertError),
-    /// ONNX Runtime refused the inputs as invalid (its `INVALID_ARGUMENT`): shapes the graph
-    /// does not take, found only when it runs. The message is for the client.
-    #[error("ONNX Runtime refused the inputs: {0}")]
+    /// ONNX Runtime refused the inputs (its `INVALID_ARGUMENT`: shapes the graph does not
+    /// take), or a node failed on them (shapes that do not broadcast, an index out of range).
+    /// The graph ran at load on synthetic inputs, so what fails now is these inputs: the
+    /// message is for the client.
+    #[error("ONNX Runtime cannot run the graph on these inputs: {0}")]
     Refused(String),
     /// ONNX Runtime failed while running.
     #[error("ONNX Runtime: {0}")]
     Runtime(String),
 }
+
+/// How ONNX Runtime's message starts when a node's kernel failed on its inputs.
+const NODE_FAILED: &str = "Non-zero status code returned while running";
 
 /// Runs `session` on `inputs` and returns the outputs in graph order, restricted to `wanted`
 /// when given.
@@ -34,9 +39,15 @@ pub fn run(
         .iter()
         .map(|o| o.name().to_string())
         .collect();
-    let outputs = session.run(values).map_err(|e| match e.code() {
-        ort::ErrorCode::InvalidArgument => RunError::Refused(e.message().to_string()),
-        _ => RunError::Runtime(e.to_string()),
+    let outputs = session.run(values).map_err(|e| {
+        let node_failed = e.message().starts_with(NODE_FAILED);
+        match e.code() {
+            ort::ErrorCode::InvalidArgument => RunError::Refused(e.message().to_string()),
+            ort::ErrorCode::GenericFailure if node_failed => {
+                RunError::Refused(e.message().to_string())
+            }
+            _ => RunError::Runtime(e.to_string()),
+        }
     })?;
     names
         .into_iter()

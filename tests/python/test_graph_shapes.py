@@ -68,6 +68,11 @@ GRAPHS = {
         [("x", F32, ["N", 2]), ("w", F32, [2])],
         [("y", F32, ["N", 2])],
     ),
+    "add": model(
+        [helper.make_node("Add", ["a", "b"], ["y"])],
+        [("a", F32, ["N", "W"]), ("b", F32, ["M", "V"])],
+        [("y", F32, ["N", "W"])],
+    ),
     "text": model([helper.make_node("Identity", ["s"], ["t"])], [("s", STR, ["N", 1])], [("t", STR, ["N", 1])]),
 }
 
@@ -228,3 +233,11 @@ def test_errors_from_the_router_itself_are_in_the_api_shape(served):
     )
     assert gzipped.status_code == 415, gzipped.text
     assert gzipped.json()["code"] == "unsupported_media_type" and "gzip" in gzipped.json()["error"]
+
+
+def test_inputs_a_node_cannot_take_are_refused_with_the_runtimes_reason(served):
+    url, _ = served
+    answer = infer(url, "add", [fp32("a", [[1, 2]]), fp32("b", [[1, 2, 3]])])
+    assert answer.status_code == 400, answer.text
+    assert "broadcast" in answer.json()["error"]
+    assert infer(url, "add", [fp32("a", [[1, 2]]), fp32("b", [[3, 4]])]).json()["outputs"][0]["data"] == [4, 6]
