@@ -19,15 +19,76 @@ impl FromRequest<AppState> for RawBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
         let limit = state.max_body_bytes;
-        let bytes = axum::body::to_bytes(body, limit)
+        let mut bytes = axum::body::to_bytes(body, limit)
             .await
             .map_err(|e| too_large_or_bad(e, limit))?;
+        if let Some(encoding) = Encoding::of(&parts.headers)? {
+            // Decompressing up to the body limit is CPU work: off the async workers.
+            bytes = tokio::task::spawn_blocking(move || encoding.decode(&bytes, limit))
+                .await
+                .map_err(|e| ApiError::Internal(format!("decompression did not finish: {e}")))??;
+            // The handlers see the body as if it had been sent uncompressed (Triton's binary
+            // header length counts the uncompressed body).
+            parts.headers.remove(header::CONTENT_ENCODING);
+        }
         Ok(RawBody {
             headers: parts.headers,
             bytes,
         })
+    }
+}
+
+/// A request body's `Content-Encoding` that the server decodes, as Triton does (tritonclient's
+/// `request_compression_algorithm`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Gzip,
+    /// HTTP's `deflate`: zlib-wrapped deflate.
+    Deflate,
+}
+
+impl Encoding {
+    /// The body's encoding: `None` for none or `identity`, 415 for one not decoded here.
+    pub fn of(headers: &HeaderMap) -> Result<Option<Encoding>, ApiError> {
+        let mut found = None;
+        for value in headers.get_all(header::CONTENT_ENCODING) {
+            for token in String::from_utf8_lossy(value.as_bytes()).split(',') {
+                let encoding = match token.trim().to_ascii_lowercase().as_str() {
+                    "" | "identity" => continue,
+                    "gzip" | "x-gzip" => Encoding::Gzip,
+                    "deflate" => Encoding::Deflate,
+                    other => return Err(ApiError::UnsupportedEncoding(other.to_string())),
+                };
+                if found.replace(encoding).is_some() {
+                    return Err(ApiError::UnsupportedEncoding(
+                        "more than one encoding".to_string(),
+                    ));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The decompressed body, refused (413) once it grows past `limit`.
+    pub fn decode(self, compressed: &[u8], limit: usize) -> Result<Bytes, ApiError> {
+        use std::io::Read;
+        let reader: Box<dyn Read + '_> = match self {
+            Encoding::Gzip => Box::new(flate2::read::GzDecoder::new(compressed)),
+            Encoding::Deflate => Box::new(flate2::read::ZlibDecoder::new(compressed)),
+        };
+        let mut out = Vec::new();
+        reader
+            .take(limit as u64 + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| {
+                ApiError::BadRequest(format!("the body could not be decompressed: {e}"))
+            })?;
+        if out.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        Ok(Bytes::from(out))
     }
 }
 
@@ -106,4 +167,57 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
+}
+
+#[cfg(test)]
+mod encoding_tests {
+    use std::io::Write;
+
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(bytes).expect("write");
+        encoder.finish().expect("finish")
+    }
+
+    #[test]
+    fn a_compressed_body_is_decoded_under_the_limit() {
+        let body = vec![b'7'; 10_000];
+        let decoded = Encoding::Gzip
+            .decode(&gzip(&body), 10_000)
+            .expect("decoded");
+        assert_eq!(&decoded[..], &body[..]);
+        // Small when compressed, over the limit once decoded.
+        let refused = Encoding::Gzip.decode(&gzip(&body), 9_999);
+        assert!(matches!(
+            refused,
+            Err(ApiError::PayloadTooLarge { limit: 9_999 })
+        ));
+        let garbage = Encoding::Deflate.decode(b"not deflate", 100);
+        assert!(matches!(garbage, Err(ApiError::BadRequest(_))));
+    }
+
+    #[test]
+    fn only_gzip_and_deflate_are_decoded() {
+        let headers = |value: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(value));
+            h
+        };
+        assert_eq!(Encoding::of(&HeaderMap::new()).ok(), Some(None));
+        assert_eq!(Encoding::of(&headers("identity")).ok(), Some(None));
+        assert_eq!(
+            Encoding::of(&headers("GZIP")).ok(),
+            Some(Some(Encoding::Gzip))
+        );
+        assert_eq!(
+            Encoding::of(&headers("deflate")).ok(),
+            Some(Some(Encoding::Deflate))
+        );
+        assert!(Encoding::of(&headers("br")).is_err());
+        assert!(Encoding::of(&headers("gzip, gzip")).is_err());
+    }
 }

@@ -35,9 +35,7 @@ pub enum ApiError {
         "unsupported Content-Type {0:?}: send application/json (V2 inference also takes Triton binary tensors)"
     )]
     UnsupportedMediaType(String),
-    #[error(
-        "unsupported Content-Encoding {0:?}: send the body uncompressed (answers may still be compressed: Accept-Encoding)"
-    )]
+    #[error("unsupported Content-Encoding {0:?}: send the body uncompressed, gzip or deflate")]
     UnsupportedEncoding(String),
     /// A well-formed body that does not fit the model; the message names the field.
     #[error("{0}")]

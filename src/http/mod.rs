@@ -48,7 +48,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(json_errors))
-        .layer(middleware::from_fn(identity_bodies))
+        .layer(middleware::from_fn(known_encodings))
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             deadline(request_timeout, req, next)
@@ -67,22 +67,12 @@ async fn deadline(limit: Duration, req: Request, next: Next) -> Response {
     }
 }
 
-/// Refuses a compressed request body, which no handler decodes, with 415 rather than letting
-/// it fail later as a malformed body.
-async fn identity_bodies(req: Request, next: Next) -> Response {
-    let encoding = req
-        .headers()
-        .get_all(header::CONTENT_ENCODING)
-        .iter()
-        .map(|v| {
-            String::from_utf8_lossy(v.as_bytes())
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .find(|v| !v.is_empty() && v != "identity");
-    match encoding {
-        Some(encoding) => ApiError::UnsupportedEncoding(encoding).into_response(),
-        None => next.run(req).await,
+/// Refuses a body in an encoding the body reader does not decode (body.rs) with 415, on every
+/// route, rather than letting it fail later as a malformed body.
+async fn known_encodings(req: Request, next: Next) -> Response {
+    match body::Encoding::of(req.headers()) {
+        Ok(_) => next.run(req).await,
+        Err(refused) => refused.into_response(),
     }
 }
 

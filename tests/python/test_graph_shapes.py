@@ -225,14 +225,31 @@ def test_errors_from_the_router_itself_are_in_the_api_shape(served):
         assert answer.status_code == 400, (path, answer.text)
         assert answer.headers["content-type"].startswith("application/json"), path
         assert answer.json()["code"] == "bad_request" and answer.json()["error"], path
-    gzipped = requests.post(
+    brotli = requests.post(
         f"{url}/v2/models/weighted/infer",
-        data=b"\x1f\x8b\x08\x00",
-        headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        data=b"\x0b\x01\x80{}\x03",
+        headers={"Content-Type": "application/json", "Content-Encoding": "br"},
         timeout=TIMEOUT,
     )
-    assert gzipped.status_code == 415, gzipped.text
-    assert gzipped.json()["code"] == "unsupported_media_type" and "gzip" in gzipped.json()["error"]
+    assert brotli.status_code == 415, brotli.text
+    assert brotli.json()["code"] == "unsupported_media_type" and "br" in brotli.json()["error"]
+    broken = requests.post(
+        f"{url}/predict/housing", data=b"\x1f\x8b\x08\x00", headers={"Content-Encoding": "gzip"}, timeout=TIMEOUT
+    )
+    assert broken.status_code == 400 and "decompress" in broken.json()["error"], broken.text
+
+
+def test_compressed_requests_are_decoded_as_tritonclient_sends_them(served):
+    url, _ = served
+    client = triton.InferenceServerClient(url.removeprefix("http://"))
+    x = np.array([[1, 2], [3, 4]], dtype=np.float32)
+    for algorithm in ("gzip", "deflate"):
+        for binary in (True, False):
+            inputs = [triton.InferInput("x", [2, 2], "FP32"), triton.InferInput("w", [2], "FP32")]
+            inputs[0].set_data_from_numpy(x, binary_data=binary)
+            inputs[1].set_data_from_numpy(np.array([2, 3], dtype=np.float32), binary_data=binary)
+            result = client.infer("weighted", inputs, request_compression_algorithm=algorithm)
+            assert result.as_numpy("y").tolist() == (x * [2, 3]).tolist(), (algorithm, binary)
 
 
 def test_inputs_a_node_cannot_take_are_refused_with_the_runtimes_reason(served):
