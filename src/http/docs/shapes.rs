@@ -46,13 +46,15 @@ pub enum ErrorCode {
     Forbidden,
 }
 
-/// One value of a feature: a number, a category name, or (for a model input that takes
+/// One value of a feature: a number, a category name, a boolean, or (for a model input that takes
 /// several values per row) an array.
 #[derive(JsonSchema)]
 #[serde(untagged)]
 pub enum FeatureValue {
     Number(f64),
     Category(String),
+    /// For a model input of datatype BOOL.
+    Boolean(bool),
     Array(Vec<Value>),
 }
 
@@ -101,26 +103,24 @@ pub enum V1PredictRequest {
     Columns(V1Columns),
 }
 
-/// Row format.
+/// Row format. Other keys (`signature_name`, which TF-Serving clients send) are ignored.
 #[derive(JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct V1Rows {
     /// One record per row (a single-input model also takes bare values).
     pub instances: Vec<Value>,
-    /// Accepted and ignored (TF-Serving clients send it).
+    /// Accepted and ignored, whatever its value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signature_name: Option<String>,
+    pub signature_name: Option<Value>,
 }
 
-/// Column format.
+/// Column format. Other keys (`signature_name`, which TF-Serving clients send) are ignored.
 #[derive(JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct V1Columns {
     /// Input name → one value per row (a single-input model also takes the bare list).
     pub inputs: Value,
-    /// Accepted and ignored (TF-Serving clients send it).
+    /// Accepted and ignored, whatever its value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signature_name: Option<String>,
+    pub signature_name: Option<Value>,
 }
 
 /// `POST /v1/models/{name}:predict` answer: `predictions` for rows, `outputs` for columns.
