@@ -46,8 +46,8 @@ pub enum ErrorCode {
     Forbidden,
 }
 
-/// One value of a feature: a number, a category name, a boolean, or (for a model input that takes
-/// several values per row) an array.
+/// One value of a feature: a number, a category name, a boolean, or (for a model input that
+/// takes several values per row) an array.
 #[derive(JsonSchema)]
 #[serde(untagged)]
 pub enum FeatureValue {
