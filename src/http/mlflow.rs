@@ -111,8 +111,15 @@ fn tensors_from_body(
     model: &LoadedModel,
     body: Value,
 ) -> Result<(Vec<Tensor>, Option<Vec<Value>>), ApiError> {
-    let Value::Object(mut fields) = body else {
-        return Err(wrong_keys("a JSON object"));
+    let mut fields = match body {
+        Value::Object(fields) => fields,
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "the body must be a JSON object with exactly one of the keys {}; got {}",
+                FORMATS.join(", "),
+                json_kind(&other)
+            )));
+        }
     };
     // Other keys (MLflow's `params`) are ignored, as MLflow does.
     let present: Vec<&str> = FORMATS
@@ -142,6 +149,18 @@ fn tensors_from_body(
         },
     };
     Ok((v1::tensors_from_instances(model, &records)?, Some(records)))
+}
+
+/// What a JSON value is, for messages.
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 fn wrong_keys(got: &str) -> ApiError {

@@ -83,6 +83,9 @@ async fn predict_version(
 fn strip_predict(segment: &str) -> Result<&str, ApiError> {
     match segment.rsplit_once(':') {
         Some((target, "predict")) if !target.is_empty() => Ok(target),
+        Some(("", _)) => Err(ApiError::NotFound(format!(
+            "`{segment}` names no model: post to `/v1/models/<name>:predict`"
+        ))),
         Some((_, verb)) => Err(ApiError::NotFound(format!(
             "unsupported verb `:{verb}`: this server answers `:predict`"
         ))),

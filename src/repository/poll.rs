@@ -5,17 +5,20 @@
 //! write under a temporary name and rename into place). A model whose folder disappeared is
 //! unloaded.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::fingerprint::Fingerprint;
+use super::upload::is_plain_name;
 use super::{ModelRepository, model_dirs};
 
 /// The changes seen at the last poll and not loaded yet.
 #[derive(Default)]
 pub struct Poller {
     pending: HashMap<String, Fingerprint>,
+    /// Folders whose names are not model names, reported once.
+    ignored: HashSet<String>,
 }
 
 impl Poller {
@@ -30,6 +33,12 @@ impl Poller {
         };
         let status = repository.status_snapshot();
         for (name, dir) in &on_disk {
+            if !is_plain_name(name) {
+                if self.ignored.insert(name.clone()) {
+                    tracing::warn!(folder = %name, "poll: not a model name (letters, digits, `.`, `_`, `-`); ignored");
+                }
+                continue;
+            }
             let now = Fingerprint::of(dir);
             if status.get(name).and_then(|s| s.fingerprint.as_ref()) == Some(&now) {
                 self.pending.remove(name);
@@ -46,6 +55,8 @@ impl Poller {
         }
         self.pending
             .retain(|name, _| on_disk.iter().any(|(n, _)| n == name));
+        self.ignored
+            .retain(|name| on_disk.iter().any(|(n, _)| n == name));
         let gone: Vec<String> = repository
             .snapshot()
             .models
