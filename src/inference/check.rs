@@ -30,6 +30,7 @@ pub fn check_inputs(model: &LoadedModel, inputs: &[Tensor]) -> Result<usize, Inf
         }
     }
     let mut batch: Option<usize> = None;
+    let aligned = model.rows_everywhere();
     for spec in &model.signature.inputs {
         let Some(tensor) = inputs.iter().find(|t| t.name() == spec.name) else {
             return invalid(format!(
@@ -63,12 +64,12 @@ pub fn check_inputs(model: &LoadedModel, inputs: &[Tensor]) -> Result<usize, Inf
                 ));
             }
         }
-        // The records are along the first dimension of the first input. A graph that batches
-        // needs every input to have them; one that does not may take inputs that do not (a
-        // weight vector beside the rows, two lists of different lengths).
+        // The records are along the first dimension of the first input. A graph whose every
+        // input and output holds them needs every input to have as many; another may take
+        // inputs that do not (a weight vector beside the rows, two lists of other lengths).
         if let Some(&rows) = shape.first() {
             match batch {
-                Some(b) if b != rows && model.batching.enabled => {
+                Some(b) if b != rows && aligned => {
                     return invalid(format!(
                         "input `{}` has {rows} rows, other inputs have {b}",
                         spec.name
