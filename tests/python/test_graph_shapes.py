@@ -258,3 +258,16 @@ def test_inputs_a_node_cannot_take_are_refused_with_the_runtimes_reason(served):
     assert answer.status_code == 400, answer.text
     assert "broadcast" in answer.json()["error"]
     assert infer(url, "add", [fp32("a", [[1, 2]]), fp32("b", [[3, 4]])]).json()["outputs"][0]["data"] == [4, 6]
+
+
+def test_inputs_of_different_lengths_are_refused_where_every_input_holds_the_rows(served):
+    url, _ = served
+    metadata = requests.get(f"{url}/v2/models/housing", timeout=TIMEOUT).json()
+    inputs = []
+    for i, spec in enumerate(metadata["inputs"]):
+        rows = 2 if i == 0 else 1
+        value = "No" if spec["datatype"] == "BYTES" else 1.0
+        inputs.append({"name": spec["name"], "shape": [rows, 1], "datatype": spec["datatype"], "data": [value] * rows})
+    answer = infer(url, "housing", inputs)
+    assert answer.status_code == 400, answer.text
+    assert "rows" in answer.json()["error"]
