@@ -163,24 +163,6 @@ impl From<InferError> for ApiError {
     }
 }
 
-/// The code of an error answer with `status` that no [`ApiError`] made (axum's own
-/// rejections), from the same set.
-pub fn code_for_status(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        401 => "unauthorized",
-        403 => "forbidden",
-        404 => "not_found",
-        405 => "method_not_allowed",
-        413 => "payload_too_large",
-        415 => "unsupported_media_type",
-        422 => "invalid_input",
-        503 => "unavailable",
-        504 => "timeout",
-        400..=499 => "bad_request",
-        _ => "internal",
-    }
-}
-
 /// For the record APIs, a tensor that does not fit the model is the client's field error.
 pub fn unprocessable(e: InferError) -> ApiError {
     match e {

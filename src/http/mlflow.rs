@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use super::path::ApiPath;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
@@ -57,7 +59,7 @@ async fn invocations(
 /// `POST /v1/models/{name}/invocations`: the same scoring for any model.
 async fn model_invocations(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {

@@ -1,7 +1,9 @@
 //! The seed's prediction routes: `POST /predict/{model}` with one JSON record (one answer) or
 //! an array of records (an array of answers in the same order, one graph execution).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use super::path::ApiPath;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -17,7 +19,7 @@ use crate::inference::{self, records};
 
 pub async fn predict(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     SentJson { value, raw }: SentJson<Value>,
 ) -> Result<Response, ApiError> {
     let trail = Trail::begin("/predict/{model}", &raw.headers);

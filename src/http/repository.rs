@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use super::admin::Admin;
 use super::body::{RawBody, check_json_content_type, parse_json};
 use super::error::ApiError;
+use super::path::ApiPath;
 use super::state::AppState;
 use crate::config::ModelControlMode;
 use crate::repository::{IndexEntry, RepositoryError, Upload, VersionState};
@@ -176,10 +177,9 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ModelName {
         parts: &mut axum::http::request::Parts,
         state: &S,
     ) -> Result<Self, ApiError> {
-        axum::extract::Path::<String>::from_request_parts(parts, state)
+        ApiPath::<String>::from_request_parts(parts, state)
             .await
-            .map(|axum::extract::Path(name)| ModelName(name))
-            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
+            .map(|ApiPath(name)| ModelName(name))
     }
 }
 

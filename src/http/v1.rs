@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use super::path::ApiPath;
 use axum::http::HeaderMap;
 use axum::routing::get;
 use serde::Serialize;
@@ -37,7 +39,7 @@ pub fn routes() -> Router<AppState> {
 /// `POST /v1/models/{name}:predict`
 async fn predict(
     State(state): State<AppState>,
-    Path(segment): Path<String>,
+    ApiPath(segment): ApiPath<String>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
@@ -58,7 +60,7 @@ async fn predict(
 /// `POST /v1/models/{name}/versions/{version}:predict`
 async fn predict_version(
     State(state): State<AppState>,
-    Path((name, segment)): Path<(String, String)>,
+    ApiPath((name, segment)): ApiPath<(String, String)>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
@@ -257,7 +259,7 @@ fn by_column(model: &LoadedModel, outputs: &Outputs, rows: usize) -> Value {
 /// `GET /v1/models/{name}`: the state of every version of the model.
 async fn status(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<Json<StatusResponse>, ApiError> {
     let entry = model_entry(&state, &name)?;
     Ok(Json(StatusResponse::of(&entry, None)))
@@ -266,7 +268,7 @@ async fn status(
 /// `GET /v1/models/{name}/versions/{version}`
 async fn version_status(
     State(state): State<AppState>,
-    Path((name, version)): Path<(String, String)>,
+    ApiPath((name, version)): ApiPath<(String, String)>,
 ) -> Result<Json<StatusResponse>, ApiError> {
     let entry = model_entry(&state, &name)?;
     let unknown = || ApiError::NotFound(format!("model `{name}` has no version {version}"));

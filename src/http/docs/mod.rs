@@ -14,9 +14,9 @@ mod tests;
 
 use std::sync::OnceLock;
 
+use crate::http::path::ApiPath;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::Path;
 use axum::http::{HeaderName, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -101,7 +101,7 @@ async fn page() -> Response {
         .into_response()
 }
 
-async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
+async fn asset(ApiPath(file): ApiPath<String>) -> Result<Response, ApiError> {
     let (_, content_type, body) = ASSETS
         .iter()
         .find(|(name, _, _)| *name == file)

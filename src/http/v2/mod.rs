@@ -8,7 +8,7 @@ pub mod infer;
 mod metadata;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use super::body::RawBody;
 use super::error::ApiError;
+use super::path::ApiPath;
 use super::state::AppState;
 use super::trail::{Scored, Trail};
 use crate::audit::{AuditInputs, RowTexts, Sent};
@@ -148,10 +149,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ModelRef {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        // axum answers a bad path in plain text; the API answers in its error shape.
-        Path::<ModelRef>::from_request_parts(parts, state)
+        ApiPath::<ModelRef>::from_request_parts(parts, state)
             .await
-            .map(|Path(model)| model)
-            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
+            .map(|ApiPath(model)| model)
     }
 }
