@@ -1,19 +1,17 @@
 //! HTTP metrics: the middleware that counts every request by method, route template and status
 //! class, and `GET /metrics` (alias `/metrics/prometheus`), the Prometheus exposition.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::error::ApiError;
 use super::state::AppState;
-use crate::metrics::{CONTENT_TYPE, Metrics};
+use crate::metrics::{CONTENT_TYPE, InFlight, Metrics};
 
 /// The route label of requests no route matched: one series, whatever the path.
 pub const UNMATCHED: &str = "unmatched";
@@ -24,19 +22,37 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics/prometheus", get(expose))
 }
 
-/// Middleware: counts the request when its response is ready. Labelled by the route template
-/// (`/predict/{model}`), never the raw path, so clients cannot create series.
-pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
-    let method = method_label(req.method());
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let _in_flight = metrics.http().in_flight();
-    let started = Instant::now();
-    let response = next.run(req).await;
-    let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
-    metrics
-        .http()
-        .observe(method, route, response.status().as_u16(), started.elapsed());
-    response
+/// A request being counted: in flight from [`Tracked::start`], counted by
+/// [`Tracked::finish`] once its answer is ready (the edge layer, mod.rs). Labelled by the
+/// route template (`/predict/{model}`), never the raw path, so clients cannot create series.
+pub struct Tracked<'m> {
+    metrics: &'m Metrics,
+    method: &'static str,
+    route: Option<MatchedPath>,
+    _in_flight: InFlight,
+    started: Instant,
+}
+
+impl<'m> Tracked<'m> {
+    pub fn start(metrics: &'m Metrics, req: &Request) -> Tracked<'m> {
+        Tracked {
+            metrics,
+            method: method_label(req.method()),
+            route: req.extensions().get::<MatchedPath>().cloned(),
+            _in_flight: metrics.http().in_flight(),
+            started: Instant::now(),
+        }
+    }
+
+    pub fn finish(self, response: &Response) {
+        let route = self.route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
+        self.metrics.http().observe(
+            self.method,
+            route,
+            response.status().as_u16(),
+            self.started.elapsed(),
+        );
+    }
 }
 
 /// Standard methods by name, anything else as `OTHER`.

@@ -17,10 +17,14 @@ pub mod trail;
 pub mod v1;
 pub mod v2;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use tracing::Instrument;
+
+use crate::metrics::Metrics;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -31,7 +35,10 @@ pub use state::{AppState, SharedState};
 
 /// Every route of the server.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
-    let registry = state.metrics.clone();
+    let edge = Edge {
+        metrics: state.metrics.clone(),
+        request_timeout,
+    };
     Router::new()
         .route("/health", get(health::health))
         .route("/models/info", get(health::models_info))
@@ -48,21 +55,35 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::disable())
-        .layer(middleware::from_fn(move |req: Request, next: Next| {
-            deadline(request_timeout, req, next)
-        }))
-        // Outside the deadline, so a 504 is counted and logged like any answer.
-        .layer(middleware::from_fn_with_state(registry, metrics::track))
-        .layer(middleware::from_fn(request_id::assign))
+        .layer(middleware::from_fn_with_state(edge, at_the_edge))
         .with_state(state)
 }
 
-/// Answers 504 (in the API's error shape) when a request outlives `limit`.
-async fn deadline(limit: Duration, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(req)).await {
+/// What every request passes through on its way in and out.
+#[derive(Clone)]
+struct Edge {
+    metrics: Arc<Metrics>,
+    request_timeout: Duration,
+}
+
+/// Every request: its id and span (request_id.rs), its count in the metrics (metrics.rs) and
+/// its deadline, in that order, so that a 504 is counted and logged like any answer. One
+/// layer for the three: each `from_fn` layer boxes and clones the services inside it on every
+/// request, which single records feel (BENCHMARKS.md, choices made by measurement).
+async fn at_the_edge(State(edge): State<Edge>, mut req: Request, next: Next) -> Response {
+    let identified = request_id::Identified::begin(&mut req);
+    let span = identified.span.clone();
+    let tracked = metrics::Tracked::start(&edge.metrics, &req);
+    let limit = edge.request_timeout;
+    let response = match tokio::time::timeout(limit, next.run(req))
+        .instrument(span)
+        .await
+    {
         Ok(response) => response,
         Err(_) => ApiError::Timeout(limit.as_secs_f64()).into_response(),
-    }
+    };
+    tracked.finish(&response);
+    identified.end(response)
 }
 
 async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {

@@ -7,9 +7,8 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
 use axum::response::Response;
-use tracing::Instrument;
+use tracing::Span;
 use tracing::field::Empty;
 
 use super::metrics::UNMATCHED;
@@ -24,44 +23,62 @@ const MAX_LEN: usize = 128;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);
 
-/// Middleware: assigns the id, runs the request inside its span, logs one line when it ends.
-pub async fn assign(mut req: Request, next: Next) -> Response {
-    let (id, header) = match req.headers().get(&REQUEST_ID).and_then(accepted) {
-        Some((id, value)) => (id, value),
-        None => generate(),
-    };
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    // At error level so that the span, and with it the request id, is on every line the
-    // filter lets through, whatever LOG_LEVEL is.
-    let span = tracing::error_span!(
-        "request",
-        method = %req.method(),
-        route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str),
-        request_id = %id,
-        model = Empty,
-        version = Empty,
-        rows = Empty,
-        status = Empty,
-        latency_ms = Empty,
-    );
-    req.extensions_mut().insert(RequestId(id));
-    // Handlers that read the header (the audit trail) see the id this request was given.
-    req.headers_mut().insert(REQUEST_ID, header.clone());
-    let started = Instant::now();
-    let mut response = next.run(req).instrument(span.clone()).await;
-    let status = response.status().as_u16();
-    span.record("status", status);
-    let micros = started.elapsed().as_micros() as f64;
-    span.record("latency_ms", micros / 1e3);
-    span.in_scope(|| {
-        if status >= 500 {
-            tracing::warn!("request failed");
-        } else {
-            tracing::info!("request finished");
+/// A request that was given its id and span: the edge layer (mod.rs) runs the rest of the
+/// request inside [`Identified::span`] and hands the answer to [`Identified::end`].
+pub struct Identified {
+    header: HeaderValue,
+    pub span: Span,
+    started: Instant,
+}
+
+impl Identified {
+    /// Assigns `req` its id (a [`RequestId`] extension, and the header, so handlers that read
+    /// it, like the audit trail, see the id this request was given) and opens its span.
+    pub fn begin(req: &mut Request) -> Identified {
+        let (id, header) = match req.headers().get(&REQUEST_ID).and_then(accepted) {
+            Some((id, value)) => (id, value),
+            None => generate(),
+        };
+        let route = req.extensions().get::<MatchedPath>().cloned();
+        // At error level so that the span, and with it the request id, is on every line the
+        // filter lets through, whatever LOG_LEVEL is.
+        let span = tracing::error_span!(
+            "request",
+            method = %req.method(),
+            route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str),
+            request_id = %id,
+            model = Empty,
+            version = Empty,
+            rows = Empty,
+            status = Empty,
+            latency_ms = Empty,
+        );
+        req.extensions_mut().insert(RequestId(id));
+        req.headers_mut().insert(REQUEST_ID, header.clone());
+        Identified {
+            header,
+            span,
+            started: Instant::now(),
         }
-    });
-    response.headers_mut().insert(REQUEST_ID, header);
-    response
+    }
+
+    /// Records the status and latency on the span, logs the request's one line, and returns
+    /// the id in the answer's header.
+    pub fn end(self, mut response: Response) -> Response {
+        let status = response.status().as_u16();
+        self.span.record("status", status);
+        let micros = self.started.elapsed().as_micros() as f64;
+        self.span.record("latency_ms", micros / 1e3);
+        self.span.in_scope(|| {
+            if status >= 500 {
+                tracing::warn!("request failed");
+            } else {
+                tracing::info!("request finished");
+            }
+        });
+        response.headers_mut().insert(REQUEST_ID, self.header);
+        response
+    }
 }
 
 /// A client's id when it is 1 to 128 visible ASCII characters.
