@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{Request, State};
 use tracing::Instrument;
 
 use crate::metrics::Metrics;
@@ -54,7 +54,6 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(metrics::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn_with_state(edge, at_the_edge))
         .with_state(state)
 }

@@ -108,3 +108,15 @@ async fn many_concurrent_clients_get_their_own_answers() {
         "a larger living area always costs more"
     );
 }
+
+#[tokio::test]
+async fn a_body_of_several_megabytes_under_the_limit_is_read_whole() {
+    // Over axum's own 2 MB default for its body extractors: the server's limit is its own.
+    let app = TestApp::spawn().await;
+    let records = serde_json::Value::Array(vec![iris_record(); 60_000]);
+    assert!(serde_json::to_vec(&records).expect("JSON").len() > 4 << 20);
+    let response = app.post_json("/predict/iris", &records).await;
+    assert_eq!(response.status(), 200);
+    let answers: Vec<serde_json::Value> = response.json().await.expect("JSON");
+    assert_eq!(answers.len(), 60_000);
+}
