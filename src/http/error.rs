@@ -17,8 +17,14 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     NotFound(String),
+    /// `allow`: the methods the path takes, for the `Allow` header, when the handler knows them
+    /// (axum adds the header itself for the router's own 405s).
     #[error("method {method} is not allowed on {path}")]
-    MethodNotAllowed { method: String, path: String },
+    MethodNotAllowed {
+        method: String,
+        path: String,
+        allow: Option<&'static str>,
+    },
     #[error("request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error(
@@ -104,6 +110,14 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let ApiError::MethodNotAllowed {
+            allow: Some(allow), ..
+        } = &self
+        {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
         }
         if matches!(self, ApiError::Unauthorized(_)) {
             response

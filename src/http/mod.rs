@@ -89,6 +89,7 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
     ApiError::MethodNotAllowed {
         method: method.to_string(),
         path: uri.path().to_string(),
+        allow: None,
     }
 }
 

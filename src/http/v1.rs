@@ -261,6 +261,7 @@ async fn status(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<StatusResponse>, ApiError> {
+    predictions_are_posted(&name, &format!("/v1/models/{name}"))?;
     let entry = model_entry(&state, &name)?;
     Ok(Json(StatusResponse::of(&entry, None)))
 }
@@ -270,6 +271,7 @@ async fn version_status(
     State(state): State<AppState>,
     ApiPath((name, version)): ApiPath<(String, String)>,
 ) -> Result<Json<StatusResponse>, ApiError> {
+    predictions_are_posted(&version, &format!("/v1/models/{name}/versions/{version}"))?;
     let entry = model_entry(&state, &name)?;
     let unknown = || ApiError::NotFound(format!("model `{name}` has no version {version}"));
     let v: u64 = version.parse().map_err(|_| unknown())?;
@@ -277,6 +279,18 @@ async fn version_status(
         return Err(unknown());
     }
     Ok(Json(StatusResponse::of(&entry, Some(v))))
+}
+
+/// A GET (or HEAD) of `…:predict`: the route exists for POST only.
+fn predictions_are_posted(segment: &str, path: &str) -> Result<(), ApiError> {
+    match segment.rsplit_once(':') {
+        Some((target, "predict")) if !target.is_empty() => Err(ApiError::MethodNotAllowed {
+            method: "GET".into(),
+            path: path.to_string(),
+            allow: Some("POST"),
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn model_entry(state: &AppState, name: &str) -> Result<ModelEntry, ApiError> {

@@ -300,3 +300,19 @@ async fn a_wrong_content_type_is_415() {
         .expect("POST");
     error_of(response, 415).await;
 }
+
+#[tokio::test]
+async fn reading_a_predict_path_is_405_with_allow_post() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/v1/models/iris:predict",
+        "/v1/models/iris/versions/1:predict",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 405, "{path}");
+        assert_eq!(response.headers()["allow"], "POST", "{path}");
+        let body: serde_json::Value = response.json().await.expect("JSON");
+        assert_eq!(body["code"], "method_not_allowed", "{path}");
+    }
+    assert_eq!(app.get("/v1/models/iris").await.status(), 200);
+}
