@@ -21,7 +21,8 @@ use crate::runtime::{self, Output, RunError};
 use crate::tensor::Tensor;
 
 pub use check::check_inputs;
-pub use rows::{by_rows, concat_rows, slice_rows};
+use rows::by_rows;
+pub use rows::{concat_rows, slice_rows};
 
 /// Why an inference did not produce outputs.
 #[derive(Debug, thiserror::Error)]

@@ -24,9 +24,9 @@ macro_rules! each_variant {
     };
 }
 
-/// Whether `tensor` holds a request's `rows` records along its first dimension. An output
-/// that does not (a scalar, a constant, a size computed from the data) belongs to the request
-/// as a whole: each record's answer shows it whole rather than a slice of it.
+/// Whether `tensor` has `rows` rows along its first dimension: only then can it be cut into
+/// them. (Which outputs hold a request's records is the model's to say:
+/// `LoadedModel::output_has_rows`.)
 pub fn by_rows(tensor: &Tensor, rows: usize) -> bool {
     tensor.shape().first() == Some(&rows)
 }

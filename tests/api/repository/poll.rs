@@ -28,13 +28,18 @@ fn replace(path: &Path, bytes: &[u8]) {
     std::fs::rename(&temporary, path).expect("rename");
 }
 
+/// A server on `repo` in polling mode, polling every 0.1 s.
+async fn polling(repo: &Path) -> TestApp {
+    let mut config = super::admin_config(repo);
+    config.model_control_mode = ModelControlMode::Poll;
+    config.repository_poll_secs = 0.1;
+    TestApp::spawn_with(config).await
+}
+
 #[tokio::test]
 async fn polling_picks_up_new_versions_replaced_files_and_removed_models() {
     let repo = repository_copy();
-    let mut config = super::admin_config(repo.path());
-    config.model_control_mode = ModelControlMode::Poll;
-    config.repository_poll_secs = 0.1;
-    let app = TestApp::spawn_with(config).await;
+    let app = polling(repo.path()).await;
 
     // A new version folder, built under a hidden name and renamed into place.
     let staged = repo.path().join("iris/.2.partial");
@@ -87,10 +92,7 @@ async fn polling_picks_up_new_versions_replaced_files_and_removed_models() {
 #[tokio::test]
 async fn a_model_moved_away_and_back_serves_again_and_a_broken_one_is_reported() {
     let repo = repository_copy();
-    let mut config = super::admin_config(repo.path());
-    config.model_control_mode = ModelControlMode::Poll;
-    config.repository_poll_secs = 0.1;
-    let app = TestApp::spawn_with(config).await;
+    let app = polling(repo.path()).await;
     let aside = tempfile::tempdir().expect("tempdir");
 
     // Moved out and back unchanged (a restore that keeps every file's time).
