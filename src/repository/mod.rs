@@ -184,21 +184,44 @@ pub fn version_dirs(model_dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
     Ok(versions)
 }
 
-/// Model folders of the repository (names not starting with `.`), sorted by name.
-pub fn model_dirs(root: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+/// The repository's folders (names not starting with `.`), each list sorted by name.
+pub struct Folders {
+    /// Folders with plain names (letters, digits, `.`, `_`, `-`): the models.
+    pub models: Vec<(String, PathBuf)>,
+    /// Folders with other names: never loaded, since no route could name them safely.
+    pub ignored: Vec<String>,
+}
+
+/// Reads the repository's folders; see [`Folders`].
+pub fn folders(root: &Path) -> std::io::Result<Folders> {
     let mut names: Vec<(String, PathBuf)> = std::fs::read_dir(root)?
         .filter_map(Result::ok)
         .filter(|e| e.path().is_dir())
-        .filter_map(|e| Some((e.file_name().to_str()?.to_string(), e.path())))
+        .filter_map(|e| Some((e.file_name().to_string_lossy().into_owned(), e.path())))
         .filter(|(name, _)| !name.starts_with('.'))
         .collect();
     names.sort();
-    Ok(names)
+    let (models, ignored) = names
+        .into_iter()
+        .partition::<Vec<_>, _>(|(name, _)| upload::is_plain_name(name));
+    Ok(Folders {
+        models,
+        ignored: ignored.into_iter().map(|(name, _)| name).collect(),
+    })
+}
+
+/// Model folders of the repository (plain names), sorted by name.
+pub fn model_dirs(root: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+    Ok(folders(root)?.models)
 }
 
 fn scan(root: &Path, options: LoadOptions, events: &Events) -> std::io::Result<Catalog> {
     let mut catalog = Catalog::default();
-    for (name, dir) in model_dirs(root)? {
+    let Folders { models, ignored } = folders(root)?;
+    for name in ignored {
+        tracing::warn!(folder = %name, "not a model name (letters, digits, `.`, `_`, `-`); ignored");
+    }
+    for (name, dir) in models {
         let mut entry = ModelEntry::default();
         for (version, path) in version_dirs(&dir)? {
             let started = std::time::Instant::now();

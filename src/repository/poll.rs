@@ -10,8 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::fingerprint::Fingerprint;
-use super::upload::is_plain_name;
-use super::{ModelRepository, model_dirs};
+use super::{Folders, ModelRepository, folders};
 
 /// The changes seen at the last poll and not loaded yet.
 #[derive(Default)]
@@ -24,21 +23,24 @@ pub struct Poller {
 impl Poller {
     /// One poll: loads what changed and settled, unloads what disappeared. Blocks.
     pub fn poll(&mut self, repository: &ModelRepository) {
-        let on_disk = match model_dirs(repository.root()) {
-            Ok(dirs) => dirs,
+        let Folders {
+            models: on_disk,
+            ignored,
+        } = match folders(repository.root()) {
+            Ok(found) => found,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the model repository; poll skipped");
                 return;
             }
         };
+        for name in &ignored {
+            if self.ignored.insert(name.clone()) {
+                tracing::warn!(folder = %name, "poll: not a model name (letters, digits, `.`, `_`, `-`); ignored");
+            }
+        }
+        self.ignored.retain(|name| ignored.contains(name));
         let status = repository.status_snapshot();
         for (name, dir) in &on_disk {
-            if !is_plain_name(name) {
-                if self.ignored.insert(name.clone()) {
-                    tracing::warn!(folder = %name, "poll: not a model name (letters, digits, `.`, `_`, `-`); ignored");
-                }
-                continue;
-            }
             let now = Fingerprint::of(dir);
             if status.get(name).and_then(|s| s.fingerprint.as_ref()) == Some(&now) {
                 self.pending.remove(name);
@@ -55,8 +57,6 @@ impl Poller {
         }
         self.pending
             .retain(|name, _| on_disk.iter().any(|(n, _)| n == name));
-        self.ignored
-            .retain(|name| on_disk.iter().any(|(n, _)| n == name));
         let gone: Vec<String> = repository
             .snapshot()
             .models

@@ -4,7 +4,9 @@
 use serde_json::json;
 
 use super::graphs;
-use super::{admin, iris_still_serves, load_upload, repository_copy, row, spawn_admin, upload};
+use super::{
+    admin, index, iris_still_serves, load_upload, repository_copy, row, spawn_admin, upload,
+};
 use crate::helpers::{TestApp, json_with_status};
 
 /// Uploads `files` as model `name`, expects 400 with `needle` in the message, then checks
@@ -196,6 +198,29 @@ async fn a_folder_without_an_integer_version_is_refused() {
             .is_some_and(|m| m.contains("no version folder")),
         "{body}"
     );
+    iris_still_serves(&app).await;
+}
+
+#[tokio::test]
+async fn folders_whose_names_are_not_model_names_are_never_loaded() {
+    let repo = repository_copy();
+    for folder in ["iris copy", "iris+2"] {
+        let version = repo.path().join(folder).join("1");
+        std::fs::create_dir_all(&version).expect("mkdir");
+        std::fs::write(version.join("model.onnx"), graphs::committed("iris")).expect("write");
+    }
+    let app = spawn_admin(repo.path()).await;
+    let names: Vec<String> = index(&app)
+        .await
+        .iter()
+        .filter_map(|row| row["name"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        names.iter().all(|n| n == "iris" || n == "housing"),
+        "{names:?}"
+    );
+    assert_eq!(app.get("/v2/models/iris%20copy/ready").await.status(), 404);
+    assert_eq!(app.get("/v2/health/ready").await.status(), 200);
     iris_still_serves(&app).await;
 }
 
