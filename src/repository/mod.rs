@@ -197,7 +197,7 @@ pub fn folders(root: &Path) -> std::io::Result<Folders> {
     let mut names: Vec<(String, PathBuf)> = std::fs::read_dir(root)?
         .filter_map(Result::ok)
         .filter(|e| e.path().is_dir())
-        .filter_map(|e| Some((e.file_name().to_string_lossy().into_owned(), e.path())))
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
         .filter(|(name, _)| !name.starts_with('.'))
         .collect();
     names.sort();
