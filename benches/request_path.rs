@@ -198,6 +198,9 @@ fn fixture() -> Fixture {
         session: SessionOptions::default(),
         pool_size: 1,
         batching: Default::default(),
+        inline_budget: std::time::Duration::from_micros(
+            prediction_api::inference::inline::DEFAULT_BUDGET_US,
+        ),
     };
     let repository = ModelRepository::open(&root().join("models"), options, events::none())
         .expect("the model repository opens");
@@ -212,7 +215,8 @@ fn fixture() -> Fixture {
             records,
         }
     };
-    // Current-thread, like one request's handler: the run itself hops to the blocking pool.
+    // Current-thread, like one request's handler: a run over the inline budget hops to the
+    // blocking pool, a short one stays on this thread as in the server.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -349,7 +353,8 @@ fn run_floor(c: &mut Criterion, f: &Fixture) {
 }
 
 /// The records path cut into its steps, to see where a request's time goes: `infer` is
-/// `inference::infer` (checks, permit, blocking-thread hop, run), the rest is the handler's.
+/// `inference::infer` (checks, permit, the run: inline when short, else on a blocking thread),
+/// the rest is the handler's.
 fn records_stages(c: &mut Criterion, f: &Fixture) {
     for s in [&f.iris, &f.housing] {
         let mut g = group(c, &format!("stages/records/{}", s.name));
@@ -456,6 +461,9 @@ fn batcher(c: &mut Criterion, f: &Fixture) {
                 enabled,
                 ..BatchPolicy::default()
             },
+            inline_budget: std::time::Duration::from_micros(
+                prediction_api::inference::inline::DEFAULT_BUDGET_US,
+            ),
         };
         Arc::new(load_version(&dir, "housing", 1, options, events::none()).expect("housing loads"))
     };

@@ -43,6 +43,7 @@ impl Application {
             },
             pool_size: config.pool_size(),
             batching: config.batch_policy(),
+            inline_budget: config.inline_budget(),
         };
         let metrics = Arc::new(Metrics::new().context("cannot set up the metrics registry")?);
         let root = config.model_repository.clone();

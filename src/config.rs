@@ -62,6 +62,13 @@ pub struct Config {
     #[arg(long, env = "BATCH_MAX_DELAY_US", default_value_t = 0)]
     pub batch_max_delay_us: u64,
 
+    /// A lone client's request (it and its model's seven before it found the server answering
+    /// nothing else), whose run the model's recent runs say takes less than this many
+    /// microseconds, runs on the thread that took it, saving two thread hand-offs (0: every
+    /// run goes to a blocking thread).
+    #[arg(long, env = "INLINE_RUN_US", default_value_t = crate::inference::inline::DEFAULT_BUDGET_US)]
+    pub inline_run_us: u64,
+
     /// Requests per model version that may wait for a session; more are answered 503 with
     /// Retry-After at once.
     #[arg(long, env = "BATCH_QUEUE_CAPACITY", default_value_t = 1024)]
@@ -249,6 +256,11 @@ impl Config {
             max_delay: Duration::from_micros(self.batch_max_delay_us),
             queue_capacity: self.batch_queue_capacity,
         }
+    }
+
+    /// Runs expected to take less than this stay on the async worker (see `inline_run_us`).
+    pub fn inline_budget(&self) -> Duration {
+        Duration::from_micros(self.inline_run_us)
     }
 
     pub fn request_timeout(&self) -> Duration {

@@ -28,6 +28,12 @@ pub trait ServingEvents: Send + Sync + 'static {
     fn queue_entered(&self, _model: &str, _version: u64) {}
     /// A request stopped waiting: it got a session, or it was dropped while waiting.
     fn queue_left(&self, _model: &str, _version: u64) {}
+    /// How many requests the server is answering right now, this one included, when the sink
+    /// counts them. Not an event but the one thing the core asks: a lone request's short run
+    /// stays on its worker (`inference/inline.rs`).
+    fn requests_in_flight(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// A sink that ignores everything.

@@ -396,6 +396,7 @@ mod tests {
             session: Default::default(),
             pool_size: 1,
             batching: Default::default(),
+            inline_budget: std::time::Duration::ZERO,
         };
         load_version(&dir, "iris", 1, options, crate::events::none()).expect("iris loads")
     }

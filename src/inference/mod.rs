@@ -1,6 +1,6 @@
 //! The async face of inference: check a request's tensors against the model, queue it for a
-//! batch (or wait for a session permit), run the graph on a blocking thread, hand back the
-//! outputs.
+//! batch (or wait for a session permit), run the graph on a blocking thread (or, when it is
+//! known to be short, where it is: `inline.rs`), hand back the outputs.
 //!
 //! Every API family (records, V1, V2, MLflow) ends here, so the checks that protect the
 //! runtime live in one place.
@@ -8,6 +8,7 @@
 pub mod answers;
 pub mod batch;
 mod check;
+pub mod inline;
 pub mod records;
 mod rows;
 
@@ -106,7 +107,8 @@ async fn infer_alone(
     run_on(permit, model, inputs, rows, wanted, queued.elapsed()).await
 }
 
-/// Runs one request on a blocking thread with the session `permit` it holds.
+/// Runs one request with the session `permit` it holds: on the calling worker when the
+/// model's small runs are within the inline budget, else on a blocking thread.
 async fn run_on(
     permit: OwnedSemaphorePermit,
     model: &Arc<LoadedModel>,
@@ -115,6 +117,10 @@ async fn run_on(
     wanted: Option<Vec<String>>,
     waited: Duration,
 ) -> Result<(Outputs, Duration), InferError> {
+    if model.inline.allows(rows, model.events.requests_in_flight()) {
+        let _permit = permit;
+        return run_inline(model, &inputs, rows, wanted.as_deref()).map(|o| (o, waited));
+    }
     let runner = model.clone();
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
@@ -125,6 +131,20 @@ async fn run_on(
     .await
     .map_err(|e| InferError::Aborted(e.to_string()))?
     .map(|outputs| (outputs, waited))
+}
+
+/// [`run_blocking`] on the calling thread. A panic in the run becomes an error for this
+/// request, as it does on a blocking thread, instead of unwinding through the handler.
+fn run_inline(
+    model: &LoadedModel,
+    inputs: &[Tensor],
+    rows: usize,
+    wanted: Option<&[String]>,
+) -> Result<Outputs, InferError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_blocking(model, inputs, rows, wanted)
+    }))
+    .unwrap_or_else(|_| Err(InferError::Aborted("the run panicked".into())))
 }
 
 /// Counts a request as queued for a session until dropped, also when the caller gives up
@@ -181,9 +201,11 @@ fn run_blocking(
     let mut execute = |inputs: &[Tensor], rows: usize| {
         let started = Instant::now();
         let outputs = runtime::run(&mut session, inputs, wanted)?;
+        let took = started.elapsed();
+        model.inline.record(rows, took);
         model
             .events
-            .executed(&model.name, model.version, rows, started.elapsed());
+            .executed(&model.name, model.version, rows, took);
         Ok::<_, InferError>(outputs)
     };
     // Only inputs that all hold the rows can be cut into them.
@@ -226,3 +248,6 @@ fn join_chunks(parts: Vec<Outputs>) -> Result<Outputs, InferError> {
     }
     Ok(joined)
 }
+
+#[cfg(test)]
+mod tests;

@@ -53,6 +53,11 @@ impl HttpMetrics {
         InFlight(self.in_flight.clone())
     }
 
+    /// HTTP requests being handled now.
+    pub fn requests_in_flight(&self) -> usize {
+        usize::try_from(self.in_flight.get()).unwrap_or(0)
+    }
+
     /// Records one answered request. `route` must be a route template or a fixed word, never a
     /// raw path: each distinct value is a new series.
     pub fn observe(&self, method: &str, route: &str, status: u16, took: Duration) {

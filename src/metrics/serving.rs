@@ -250,4 +250,8 @@ impl ServingEvents for Metrics {
             s.queue_depth.dec();
         }
     }
+
+    fn requests_in_flight(&self) -> Option<usize> {
+        Some(self.http().requests_in_flight())
+    }
 }

@@ -1,6 +1,7 @@
 //! Loading one model version from its folder: sessions, signature, metadata, warm-up.
 
 use std::path::Path;
+use std::time::Duration;
 
 use std::collections::HashMap;
 
@@ -8,6 +9,7 @@ use crate::contract::{DataType, ModelConfig, ModelMetadata, TensorSpec};
 use crate::events::Events;
 use crate::graph::{self, KnownValue};
 use crate::inference::batch::BatchPolicy;
+use crate::inference::inline::InlineRuns;
 use crate::runtime::{self, Output, SessionOptions, SessionPool};
 use crate::tensor::{Tensor, TensorData};
 
@@ -21,6 +23,8 @@ pub struct LoadOptions {
     pub pool_size: usize,
     /// The server's batching settings; a model's `config.json` may override them.
     pub batching: BatchPolicy,
+    /// Runs expected to take less than this stay on the async worker (zero: never).
+    pub inline_budget: Duration,
 }
 
 /// Why a model version could not be served. The message is what operators read in the log,
@@ -162,6 +166,7 @@ pub fn load_version(
         signature,
         permits: std::sync::Arc::new(tokio::sync::Semaphore::new(pool.size())),
         pool,
+        inline: InlineRuns::new(options.inline_budget),
     })
 }
 

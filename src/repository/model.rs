@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 use crate::contract::{DataType, ModelConfig, ModelMetadata, TensorSpec};
 use crate::events::Events;
 use crate::inference::batch::{BatchPolicy, Batcher};
+use crate::inference::inline::InlineRuns;
 use crate::runtime::SessionPool;
 use crate::tensor::Tensor;
 
@@ -28,6 +29,8 @@ pub struct LoadedModel {
     pub batching: BatchPolicy,
     /// The batching queue, started with the first request (it needs the async runtime).
     pub(crate) batcher: OnceLock<Batcher>,
+    /// Which runs are short enough to stay on the worker that took the request.
+    pub inline: InlineRuns,
 }
 
 /// What the graph takes and gives, as clients see it.

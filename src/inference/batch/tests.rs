@@ -35,6 +35,7 @@ fn iris(policy: BatchPolicy) -> (Arc<LoadedModel>, Arc<Executions>) {
         session: SessionOptions::default(),
         pool_size: 1,
         batching: policy,
+        inline_budget: std::time::Duration::ZERO,
     };
     let model = load_version(&dir, "iris", 1, options, executions.clone()).expect("iris loads");
     executions.take(); // the warm-up run

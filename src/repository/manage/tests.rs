@@ -46,6 +46,7 @@ fn every_change_is_reported_and_swapped_in() {
         session: SessionOptions::default(),
         pool_size: 1,
         batching: Default::default(),
+        inline_budget: std::time::Duration::ZERO,
     };
     let repo = ModelRepository::open(dir.path(), options, recorder.clone()).expect("opens");
     assert_eq!(recorder.take(), ["loaded iris 1 reload=false"]);

@@ -26,6 +26,7 @@ fn test_router() -> (axum::Router, tempfile::TempDir) {
         session: SessionOptions::default(),
         pool_size: 1,
         batching: Default::default(),
+        inline_budget: std::time::Duration::ZERO,
     };
     let repository = ModelRepository::open(dir.path(), options, crate::events::none())
         .expect("an empty repository");
