@@ -91,7 +91,7 @@ async fn ping(State(state): State<AppState>) -> Result<(StatusCode, Json<Value>)
 /// `{output: value}` per row otherwise, whatever the input format.
 async fn score(model: Arc<LoadedModel>, body: Value) -> Result<Scored<Value>, ApiError> {
     let (tensors, records) = tensors_from_body(&model, body)?;
-    let rows = v1::batch_rows(&tensors);
+    let rows = v1::request_rows(records.as_ref().map(Vec::len), &tensors);
     // Columns have no records to keep: the trail keeps the tensors they became.
     let inputs = match records {
         Some(records) => AuditInputs::Records(records),

@@ -104,7 +104,11 @@ async fn answer(model: Arc<LoadedModel>, body: Value) -> Result<Scored<Value>, A
         V1Request::Instances(rows) => ("predictions", tensors_from_instances(&model, rows)?),
         V1Request::Inputs(columns) => ("outputs", tensors_from_inputs(&model, columns)?),
     };
-    let rows = batch_rows(&tensors);
+    let records = match &request {
+        V1Request::Instances(records) => Some(records.len()),
+        V1Request::Inputs(_) => None,
+    };
+    let rows = request_rows(records, &tensors);
     // Columns have no records to keep: the trail keeps the tensors they became.
     let columns = matches!(request, V1Request::Inputs(_)).then(|| tensors.clone());
     let outputs = run(&model, tensors, rows).await?;
@@ -186,8 +190,19 @@ pub(super) fn tensors_from_inputs(
     Ok(tensors)
 }
 
+/// The rows a request stands for: its tensors' batch size, or for a graph that takes no
+/// inputs, its number of records (the graph runs once and its outputs answer each record
+/// whole), or one for columns (answered whole, once).
+pub(super) fn request_rows(records: Option<usize>, tensors: &[Tensor]) -> usize {
+    match (tensors.is_empty(), records) {
+        (false, _) => batch_rows(tensors),
+        (true, Some(records)) => records,
+        (true, None) => 1,
+    }
+}
+
 /// The batch size of request tensors built from rows or columns.
-pub(super) fn batch_rows(tensors: &[Tensor]) -> usize {
+fn batch_rows(tensors: &[Tensor]) -> usize {
     tensors
         .first()
         .and_then(|t| t.shape().first())

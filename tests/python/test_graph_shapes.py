@@ -74,6 +74,12 @@ GRAPHS = {
         [("y", F32, ["N", "W"])],
     ),
     "text": model([helper.make_node("Identity", ["s"], ["t"])], [("s", STR, ["N", 1])], [("t", STR, ["N", 1])]),
+    # No inputs at all: the same answer for every request.
+    "constant": model(
+        [helper.make_node("Constant", [], ["c"], value=helper.make_tensor("cv", I64, [3], [1, 2, 3]))],
+        [],
+        [("c", I64, [3])],
+    ),
 }
 
 
@@ -156,6 +162,27 @@ def test_outputs_that_are_not_per_row_are_answered_whole(served):
     v2_rows = [r for r in rows if r["route"].startswith("/v2/")]
     assert [r["outputs"]["total"] for r in v2_rows] == [7.0] * 3, v2_rows
     assert [r["outputs"]["c"] for r in v2_rows] == [[1, 2, 3]] * 3, v2_rows
+
+
+def test_a_graph_without_inputs_answers_every_record(served):
+    url, _ = served
+    v2 = infer(url, "constant", [])
+    assert v2.status_code == 200, v2.text
+    assert v2.json()["outputs"][0]["data"] == [1, 2, 3]
+    records = requests.post(f"{url}/predict/constant", json=[{}, {}], timeout=TIMEOUT)
+    assert [r["prediction"] for r in records.json()] == [[1, 2, 3]] * 2, records.text
+    v1 = requests.post(f"{url}/v1/models/constant:predict", json={"instances": [{}, {}]}, timeout=TIMEOUT)
+    assert v1.status_code == 200, v1.text
+    assert v1.json()["predictions"] == [[1, 2, 3]] * 2, v1.text
+    columns = requests.post(f"{url}/v1/models/constant:predict", json={"inputs": {}}, timeout=TIMEOUT)
+    assert columns.json()["outputs"] == [1, 2, 3], columns.text
+    none = requests.post(f"{url}/v1/models/constant:predict", json={"instances": []}, timeout=TIMEOUT)
+    assert none.json()["predictions"] == [], none.text
+    mlflow = requests.post(
+        f"{url}/v1/models/constant/invocations", json={"dataframe_records": [{}, {}, {}]}, timeout=TIMEOUT
+    )
+    assert mlflow.status_code == 200, mlflow.text
+    assert mlflow.json()["predictions"] == [[1, 2, 3]] * 3, mlflow.text
 
 
 def wait_for_rows(audit: pathlib.Path, model_name: str, count: int) -> list[dict]:
