@@ -190,24 +190,14 @@ pub(super) fn tensors_from_inputs(
     Ok(tensors)
 }
 
-/// The rows a request stands for: its tensors' batch size, or for a graph that takes no
-/// inputs, its number of records (the graph runs once and its outputs answer each record
-/// whole), or one for columns (answered whole, once).
+/// The rows a request stands for: its records (each becomes one row of every input, and a
+/// graph that takes no inputs answers each of them whole), or for columns the tensors' batch
+/// size, one when the graph takes no inputs (its outputs answered whole, once).
 pub(super) fn request_rows(records: Option<usize>, tensors: &[Tensor]) -> usize {
-    match (tensors.is_empty(), records) {
-        (false, _) => batch_rows(tensors),
-        (true, Some(records)) => records,
-        (true, None) => 1,
-    }
-}
-
-/// The batch size of request tensors built from rows or columns.
-fn batch_rows(tensors: &[Tensor]) -> usize {
-    tensors
-        .first()
-        .and_then(|t| t.shape().first())
-        .copied()
-        .unwrap_or(0)
+    records.unwrap_or_else(|| match tensors.first() {
+        Some(tensor) => tensor.shape().first().copied().unwrap_or(0),
+        None => 1,
+    })
 }
 
 /// Runs the model unless there is nothing to run: an empty batch answers empty.

@@ -98,7 +98,8 @@ impl InlineRuns {
     /// Whether a run of `rows` rows may run on the calling worker, with `in_flight` requests
     /// being answered (this one included; `None`: not counted): it is the only one, so were
     /// the model's last few, and runs of its size are known to take less than the budget.
-    /// Asked once per run that could go inline.
+    /// Asked once per request that found a session free (the others queue, so they were not
+    /// alone): those are the requests the streak counts.
     pub fn allows(&self, rows: usize, in_flight: Option<usize>) -> bool {
         // Under concurrent load a request now and then finds itself alone for a moment (the
         // others are being parsed or written); a streak tells a lone client from that.

@@ -210,6 +210,14 @@ pub fn folders(root: &Path) -> std::io::Result<Folders> {
     })
 }
 
+/// Logs a folder [`Folders::ignored`] holds; once per folder, by the caller.
+pub fn warn_ignored(folder: &str) {
+    tracing::warn!(
+        folder,
+        "not a model name (letters, digits, `.`, `_`, `-`); ignored"
+    );
+}
+
 /// Model folders of the repository (plain names), sorted by name.
 pub fn model_dirs(root: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
     Ok(folders(root)?.models)
@@ -219,7 +227,7 @@ fn scan(root: &Path, options: LoadOptions, events: &Events) -> std::io::Result<C
     let mut catalog = Catalog::default();
     let Folders { models, ignored } = folders(root)?;
     for name in ignored {
-        tracing::warn!(folder = %name, "not a model name (letters, digits, `.`, `_`, `-`); ignored");
+        warn_ignored(&name);
     }
     for (name, dir) in models {
         let mut entry = ModelEntry::default();

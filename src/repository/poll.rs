@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::fingerprint::Fingerprint;
-use super::{Folders, ModelRepository, folders};
+use super::{Folders, ModelRepository, folders, warn_ignored};
 
 /// The changes seen at the last poll and not loaded yet.
 #[derive(Default)]
@@ -35,7 +35,7 @@ impl Poller {
         };
         for name in &ignored {
             if self.ignored.insert(name.clone()) {
-                tracing::warn!(folder = %name, "poll: not a model name (letters, digits, `.`, `_`, `-`); ignored");
+                warn_ignored(name);
             }
         }
         self.ignored.retain(|name| ignored.contains(name));
