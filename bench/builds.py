@@ -38,7 +38,7 @@ from pathlib import Path
 import run
 
 CONNECTIONS = 64
-SHOWN_FIELDS = ("user", "system", "softirq", "idle")
+SHOWN_FIELDS = ("user", "system", "softirq", "idle", "steal")
 
 
 def server(spec: str, folder: Path) -> run.Server:
