@@ -235,7 +235,7 @@ async fn records_request(model: &Arc<LoadedModel>, body: &[u8]) -> Vec<u8> {
         record => (vec![record], true),
     };
     let inputs = records::tensors_from_records(model, &rows).expect("the records fit");
-    let outputs = inference::infer(model.clone(), inputs, None)
+    let outputs = inference::infer(model.clone(), inputs.into(), None)
         .await
         .expect("inference runs");
     serde_json::to_vec(&RecordAnswers::new(model, &outputs, rows.len(), single))
@@ -246,7 +246,7 @@ async fn records_request(model: &Arc<LoadedModel>, body: &[u8]) -> Vec<u8> {
 async fn v2_request(model: &Arc<LoadedModel>, headers: &HeaderMap, body: &[u8]) -> Vec<u8> {
     v2::check_content_type(headers).expect("a V2 content type");
     let call = v2::decode(model, headers, body).expect("the request decodes");
-    let outputs = inference::infer(model.clone(), call.inputs, call.plan.wanted())
+    let outputs = inference::infer(model.clone(), call.inputs.into(), call.plan.wanted())
         .await
         .expect("inference runs");
     v2::encode(model, call.id, &call.plan, &outputs)
@@ -363,8 +363,12 @@ fn records_stages(c: &mut Criterion, f: &Fixture) {
             let rows = s.rows(n);
             let tensors = s.tensors(n);
             let outputs: Outputs =
-                f.rt.block_on(inference::infer(s.model.clone(), tensors.clone(), None))
-                    .expect("inference runs");
+                f.rt.block_on(inference::infer(
+                    s.model.clone(),
+                    tensors.clone().into(),
+                    None,
+                ))
+                .expect("inference runs");
             g.throughput(Throughput::Elements(n as u64));
             g.bench_with_input(BenchmarkId::new("parse", n), &body, |b, body| {
                 b.iter(|| parse_json::<Value>(body).expect("the body parses"));
@@ -375,7 +379,7 @@ fn records_stages(c: &mut Criterion, f: &Fixture) {
             g.bench_with_input(BenchmarkId::new("infer", n), &tensors, |b, tensors| {
                 b.to_async(&f.rt).iter_batched(
                     || tensors.clone(),
-                    |inputs| inference::infer(s.model.clone(), inputs, None),
+                    |inputs| inference::infer(s.model.clone(), inputs.into(), None),
                     BatchSize::SmallInput,
                 );
             });
@@ -396,7 +400,7 @@ fn v2_call(f: &Fixture, s: &Subject, headers: &HeaderMap, body: &[u8]) -> (v2::I
     let outputs =
         f.rt.block_on(inference::infer(
             s.model.clone(),
-            call.inputs.clone(),
+            call.inputs.clone().into(),
             call.plan.wanted(),
         ))
         .expect("inference runs");
@@ -480,7 +484,7 @@ fn batcher(c: &mut Criterion, f: &Fixture) {
                         let handles: Vec<_> = requests
                             .into_iter()
                             .map(|inputs| {
-                                tokio::spawn(inference::infer(model.clone(), inputs, None))
+                                tokio::spawn(inference::infer(model.clone(), inputs.into(), None))
                             })
                             .collect();
                         for handle in handles {

@@ -74,7 +74,7 @@ pub enum AuditInputs {
     /// JSON records, one per row (the record routes).
     Records(Vec<Value>),
     /// Tensors with the batch as first dimension (V2, and the column formats).
-    Tensors(Vec<Tensor>),
+    Tensors(Arc<[Tensor]>),
 }
 
 /// One request's contribution to the trail.

@@ -92,6 +92,7 @@ async fn ping(State(state): State<AppState>) -> Result<(StatusCode, Json<Value>)
 async fn score(model: Arc<LoadedModel>, body: Value) -> Result<Scored<Value>, ApiError> {
     let (tensors, records) = tensors_from_body(&model, body)?;
     let rows = v1::request_rows(records.as_ref().map(Vec::len), &tensors);
+    let tensors: Arc<[Tensor]> = tensors.into();
     // Columns have no records to keep: the trail keeps the tensors they became.
     let inputs = match records {
         Some(records) => AuditInputs::Records(records),

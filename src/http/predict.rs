@@ -1,6 +1,8 @@
 //! The seed's prediction routes: `POST /predict/{model}` with one JSON record (one answer) or
 //! an array of records (an array of answers in the same order, one graph execution).
 
+use std::sync::Arc;
+
 use axum::extract::State;
 
 use super::path::ApiPath;
@@ -16,6 +18,7 @@ use super::trail::{Scored, Trail};
 use crate::audit::{self, AuditInputs, RowTexts};
 use crate::inference::answers::RecordAnswers;
 use crate::inference::{self, records};
+use crate::tensor::Tensor;
 
 pub async fn predict(
     State(state): State<AppState>,
@@ -57,6 +60,7 @@ async fn score(
             .sum();
         // A large request is stored as its tensors: a copy of them is far cheaper for the
         // trail than the body's and answer's text.
+        let inputs: Arc<[Tensor]> = inputs.into();
         let kept = (state.audit.is_enabled()
             && model.rows_everywhere()
             && audit::stored_as_tensors(&inputs))

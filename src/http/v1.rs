@@ -109,9 +109,8 @@ async fn answer(model: Arc<LoadedModel>, body: Value) -> Result<Scored<Value>, A
         V1Request::Inputs(_) => None,
     };
     let rows = request_rows(records, &tensors);
-    // Columns have no records to keep: the trail keeps the tensors they became.
-    let columns = matches!(request, V1Request::Inputs(_)).then(|| tensors.clone());
-    let outputs = run(&model, tensors, rows).await?;
+    let tensors: Arc<[Tensor]> = tensors.into();
+    let outputs = run(&model, tensors.clone(), rows).await?;
     let (result, inputs) = match request {
         V1Request::Instances(records) => (
             Value::Array(per_row(&model, &outputs, rows)),
@@ -119,7 +118,8 @@ async fn answer(model: Arc<LoadedModel>, body: Value) -> Result<Scored<Value>, A
         ),
         V1Request::Inputs(_) => (
             by_column(&model, &outputs, rows),
-            AuditInputs::Tensors(columns.unwrap_or_default()),
+            // Columns have no records to keep: the trail keeps the tensors they became.
+            AuditInputs::Tensors(tensors),
         ),
     };
     let mut answer = Map::new();
@@ -203,7 +203,7 @@ pub(super) fn request_rows(records: Option<usize>, tensors: &[Tensor]) -> usize 
 /// Runs the model unless there is nothing to run: an empty batch answers empty.
 pub(super) async fn run(
     model: &Arc<LoadedModel>,
-    tensors: Vec<Tensor>,
+    tensors: Arc<[Tensor]>,
     rows: usize,
 ) -> Result<Outputs, ApiError> {
     if rows == 0 {

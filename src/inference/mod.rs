@@ -48,11 +48,12 @@ pub enum InferError {
 pub type Outputs = Vec<(String, Output)>;
 
 /// Runs `model` on `inputs`, returning the outputs named in `wanted` (all when `None`).
-/// Through the model's batcher when it batches, else on a session of its own.
+/// Through the model's batcher when it batches, else on a session of its own. The inputs are
+/// shared, not taken: the handler keeps them for drift and the audit trail without a copy.
 /// Reports the inference (or its failure) to the model's event sink.
 pub async fn infer(
     model: Arc<LoadedModel>,
-    inputs: Vec<Tensor>,
+    inputs: Arc<[Tensor]>,
     wanted: Option<Vec<String>>,
 ) -> Result<Outputs, InferError> {
     let result = match check_inputs(&model, &inputs) {
@@ -91,7 +92,7 @@ pub async fn infer(
 /// Runs one request on a session of its own: wait for a permit, run on a blocking thread.
 async fn infer_alone(
     model: &Arc<LoadedModel>,
-    inputs: Vec<Tensor>,
+    inputs: Arc<[Tensor]>,
     rows: usize,
     wanted: Option<Vec<String>>,
 ) -> Result<(Outputs, Duration), InferError> {
@@ -112,7 +113,7 @@ async fn infer_alone(
 async fn run_on(
     permit: OwnedSemaphorePermit,
     model: &Arc<LoadedModel>,
-    inputs: Vec<Tensor>,
+    inputs: Arc<[Tensor]>,
     rows: usize,
     wanted: Option<Vec<String>>,
     waited: Duration,
@@ -233,10 +234,10 @@ fn join_chunks(parts: Vec<Outputs>) -> Result<Outputs, InferError> {
             .iter()
             .filter_map(|p| p.get(i).map(|(_, o)| o))
             .collect();
-        let tensor =
-            concat_rows(pieces.iter().map(|o| o.tensor().clone()).collect()).ok_or_else(|| {
-                InferError::Aborted(format!("output `{name}` changed shape between runs"))
-            })?;
+        let tensors: Vec<&Tensor> = pieces.iter().map(|o| o.tensor()).collect();
+        let tensor = concat_rows(&tensors).ok_or_else(|| {
+            InferError::Aborted(format!("output `{name}` changed shape between runs"))
+        })?;
         let output = match pieces.first() {
             Some(Output::ClassProbabilities { classes, .. }) => Output::ClassProbabilities {
                 table: tensor,

@@ -44,44 +44,56 @@ pub fn slice_rows(tensor: &Tensor, start: usize, end: usize) -> Tensor {
         .unwrap_or_else(|e| unreachable!("a row slice keeps the shape: {e}"))
 }
 
-/// Joins `parts` (same name, datatype and row shape) along the first dimension; `None` when
-/// they do not fit together.
-pub fn concat_rows(parts: Vec<Tensor>) -> Option<Tensor> {
-    let mut iter = parts.into_iter();
-    let first = iter.next()?;
-    let (name, mut shape, mut data) = first.into_parts();
-    for part in iter {
-        let (_, s, d) = part.into_parts();
-        if s.get(1..) != shape.get(1..) {
+/// Joins `parts` (same name, datatype and row shape) along the first dimension into a new
+/// tensor, copying each part once; `None` when they do not fit together.
+pub fn concat_rows(parts: &[&Tensor]) -> Option<Tensor> {
+    let first = parts.first()?;
+    let mut shape = first.shape().to_vec();
+    let mut rows = 0;
+    for part in parts {
+        if part.shape().get(1..) != shape.get(1..) {
             return None;
         }
-        if let Some(n) = shape.first_mut() {
-            *n += s.first().copied().unwrap_or(0);
-        }
-        append(&mut data, d)?;
+        rows += part.shape().first().copied().unwrap_or(0);
     }
-    Tensor::new(name, shape, data).ok()
+    if let Some(n) = shape.first_mut() {
+        *n = rows;
+    }
+    let data = joined(parts)?;
+    Tensor::new(first.name(), shape, data).ok()
 }
 
-fn append(into: &mut TensorData, from: TensorData) -> Option<()> {
-    match (into, from) {
-        (TensorData::Bool(a), TensorData::Bool(b)) => a.extend(b),
-        (TensorData::U8(a), TensorData::U8(b)) => a.extend(b),
-        (TensorData::U16(a), TensorData::U16(b)) => a.extend(b),
-        (TensorData::U32(a), TensorData::U32(b)) => a.extend(b),
-        (TensorData::U64(a), TensorData::U64(b)) => a.extend(b),
-        (TensorData::I8(a), TensorData::I8(b)) => a.extend(b),
-        (TensorData::I16(a), TensorData::I16(b)) => a.extend(b),
-        (TensorData::I32(a), TensorData::I32(b)) => a.extend(b),
-        (TensorData::I64(a), TensorData::I64(b)) => a.extend(b),
-        (TensorData::F16(a), TensorData::F16(b)) => a.extend(b),
-        (TensorData::BF16(a), TensorData::BF16(b)) => a.extend(b),
-        (TensorData::F32(a), TensorData::F32(b)) => a.extend(b),
-        (TensorData::F64(a), TensorData::F64(b)) => a.extend(b),
-        (TensorData::Bytes(a), TensorData::Bytes(b)) => a.extend(b),
-        _ => return None,
+/// The parts' elements one after the other, in one allocation of the final size.
+fn joined(parts: &[&Tensor]) -> Option<TensorData> {
+    let total = parts.iter().map(|p| p.len()).sum();
+    macro_rules! join {
+        ($variant:ident) => {{
+            let mut out = Vec::with_capacity(total);
+            for part in parts {
+                let TensorData::$variant(v) = part.data() else {
+                    return None;
+                };
+                out.extend_from_slice(v);
+            }
+            TensorData::$variant(out)
+        }};
     }
-    Some(())
+    Some(match parts.first()?.data() {
+        TensorData::Bool(_) => join!(Bool),
+        TensorData::U8(_) => join!(U8),
+        TensorData::U16(_) => join!(U16),
+        TensorData::U32(_) => join!(U32),
+        TensorData::U64(_) => join!(U64),
+        TensorData::I8(_) => join!(I8),
+        TensorData::I16(_) => join!(I16),
+        TensorData::I32(_) => join!(I32),
+        TensorData::I64(_) => join!(I64),
+        TensorData::F16(_) => join!(F16),
+        TensorData::BF16(_) => join!(BF16),
+        TensorData::F32(_) => join!(F32),
+        TensorData::F64(_) => join!(F64),
+        TensorData::Bytes(_) => join!(Bytes),
+    })
 }
 
 #[cfg(test)]
@@ -96,15 +108,15 @@ mod tests {
             TensorData::F32(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
         )
         .expect("tensor");
-        let parts = vec![slice_rows(&t, 0, 1), slice_rows(&t, 1, 3)];
+        let parts = [slice_rows(&t, 0, 1), slice_rows(&t, 1, 3)];
         assert_eq!(parts[1].shape(), &[2, 2]);
-        assert_eq!(concat_rows(parts), Some(t));
+        assert_eq!(concat_rows(&[&parts[0], &parts[1]]), Some(t));
     }
 
     #[test]
     fn mismatched_parts_do_not_concatenate() {
         let a = Tensor::new("x", vec![1, 2], TensorData::F32(vec![1.0, 2.0])).expect("a");
         let b = Tensor::new("x", vec![1, 1], TensorData::F32(vec![1.0])).expect("b");
-        assert_eq!(concat_rows(vec![a, b]), None);
+        assert_eq!(concat_rows(&[&a, &b]), None);
     }
 }

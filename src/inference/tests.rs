@@ -68,7 +68,7 @@ fn short_runs_stay_on_the_calling_thread_once_measured() {
     let rt = runtime();
     let calls = LONE_STREAK as usize + 2;
     for _ in 0..calls {
-        rt.block_on(super::infer(model.clone(), rows(1), None))
+        rt.block_on(super::infer(model.clone(), rows(1).into(), None))
             .expect("runs");
     }
     let ran = threads.take();
@@ -86,11 +86,15 @@ fn short_runs_stay_on_the_calling_thread_once_measured() {
 
     // A large request still goes to the pool, and the answers are the same either way.
     let large = rt
-        .block_on(super::infer(model.clone(), rows(SMALL_ROWS + 1), None))
+        .block_on(super::infer(
+            model.clone(),
+            rows(SMALL_ROWS + 1).into(),
+            None,
+        ))
         .expect("runs");
     assert_ne!(threads.take(), [here]);
     let small = rt
-        .block_on(super::infer(model.clone(), rows(1), None))
+        .block_on(super::infer(model.clone(), rows(1).into(), None))
         .expect("runs");
     for ((name, a), (_, b)) in small.iter().zip(&large) {
         let first = |o: &crate::runtime::Output| crate::inference::slice_rows(o.tensor(), 0, 1);
@@ -104,7 +108,7 @@ fn a_zero_budget_sends_every_run_to_the_pool() {
     let here = std::thread::current().id();
     let rt = runtime();
     for _ in 0..LONE_STREAK + 2 {
-        rt.block_on(super::infer(model.clone(), rows(1), None))
+        rt.block_on(super::infer(model.clone(), rows(1).into(), None))
             .expect("runs");
     }
     let ran = threads.take();

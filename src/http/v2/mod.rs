@@ -7,6 +7,8 @@
 pub mod infer;
 mod metadata;
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -24,6 +26,7 @@ use super::trail::{Scored, Trail};
 use crate::audit::{AuditInputs, RowTexts, Sent};
 use crate::inference;
 use crate::repository::LookupError;
+use crate::tensor::Tensor;
 
 pub use metadata::{MetadataTensor, ModelMetadataResponse, ModelReadyResponse, TensorParameters};
 
@@ -112,8 +115,8 @@ async fn run_infer(
         body: bytes,
         header_length: call.header_length,
     });
-    let tensors = call.inputs.clone();
-    let outputs = inference::infer(model.clone(), call.inputs, call.plan.wanted()).await?;
+    let tensors: Arc<[Tensor]> = call.inputs.into();
+    let outputs = inference::infer(model.clone(), tensors.clone(), call.plan.wanted()).await?;
     let answer = infer::encode(&model, call.id, &call.plan, &outputs)?;
     let header_length = answer.header_length;
     let body = Bytes::from(answer.body);

@@ -23,22 +23,21 @@ pub fn compatible(first: &[Tensor], other: &[Tensor]) -> bool {
 
 /// Joins the requests' inputs (each a full set, all [`compatible`]) into one set, in the
 /// first request's input order. `None` when they do not fit together.
-pub fn merge_inputs(requests: Vec<Vec<Tensor>>) -> Option<Vec<Tensor>> {
-    let mut requests = requests.into_iter();
-    let first = requests.next()?;
-    let mut columns: Vec<Vec<Tensor>> = first.into_iter().map(|t| vec![t]).collect();
-    for inputs in requests {
-        if inputs.len() != columns.len() {
-            return None;
-        }
-        for tensor in inputs {
-            let column = columns
-                .iter_mut()
-                .find(|c| c.first().is_some_and(|t| t.name() == tensor.name()))?;
-            column.push(tensor);
-        }
+pub fn merge_inputs(requests: &[&[Tensor]]) -> Option<Vec<Tensor>> {
+    let first = requests.first()?;
+    if requests.iter().any(|inputs| inputs.len() != first.len()) {
+        return None;
     }
-    columns.into_iter().map(concat_rows).collect()
+    first
+        .iter()
+        .map(|column| {
+            let parts = requests
+                .iter()
+                .map(|inputs| inputs.iter().find(|t| t.name() == column.name()))
+                .collect::<Option<Vec<&Tensor>>>()?;
+            concat_rows(&parts)
+        })
+        .collect()
 }
 
 /// Splits a batch's inputs back into each request's, by row counts (for running the
@@ -130,7 +129,8 @@ mod tests {
                 .map(|(id, &(rows, reversed))| request(id, rows, width, reversed))
                 .collect();
             let rows: Vec<usize> = sizes.iter().map(|&(r, _)| r).collect();
-            let merged = merge_inputs(requests.clone()).expect("compatible requests merge");
+            let parts: Vec<&[Tensor]> = requests.iter().map(Vec::as_slice).collect();
+            let merged = merge_inputs(&parts).expect("compatible requests merge");
             prop_assert_eq!(find(&merged, "x").shape(), &[rows.iter().sum::<usize>(), width][..]);
             // The model "echoes" its inputs: splitting the outputs must give back each input.
             let outputs: Outputs = merged

@@ -36,7 +36,7 @@ pub struct Batcher {
 /// One request waiting in the queue.
 struct Job {
     slot: QueueSlot,
-    inputs: Vec<Tensor>,
+    inputs: Arc<[Tensor]>,
     rows: usize,
     wanted: Option<Vec<String>>,
     enqueued: Instant,
@@ -84,7 +84,7 @@ impl Batcher {
     pub async fn submit(
         &self,
         model: Arc<LoadedModel>,
-        inputs: Vec<Tensor>,
+        inputs: Arc<[Tensor]>,
         rows: usize,
         wanted: Option<Vec<String>>,
     ) -> Result<(Outputs, std::time::Duration), InferError> {
@@ -223,7 +223,8 @@ impl Batch {
             waiter.answer(result);
             return;
         }
-        let Some(merged) = merge_inputs(inputs) else {
+        let parts: Vec<&[Tensor]> = inputs.iter().map(|i| &i[..]).collect();
+        let Some(merged) = merge_inputs(&parts) else {
             for waiter in waiters {
                 waiter.answer(Err(InferError::Aborted(
                     "requests in one batch did not fit together".into(),

@@ -69,7 +69,7 @@ fn submit(
         let rows = inputs.first().map_or(0, |t| t.shape()[0]);
         let batcher = model.batcher().expect("iris batches");
         batcher
-            .submit(model.clone(), inputs, rows, None)
+            .submit(model.clone(), inputs.into(), rows, None)
             .await
             .map(|(outputs, _)| outputs)
     })
