@@ -209,6 +209,11 @@ fn error_codes_are_the_servers() {
     let samples = [
         ApiError::BadRequest(String::new()),
         ApiError::NotFound(String::new()),
+        ApiError::MethodNotAllowed {
+            method: String::new(),
+            path: String::new(),
+            allow: None,
+        },
         ApiError::PayloadTooLarge { limit: 1 },
         ApiError::UnsupportedMediaType(String::new()),
         ApiError::Unprocessable(String::new()),
@@ -222,6 +227,13 @@ fn error_codes_are_the_servers() {
         assert!(
             codes.contains(&format!("\"{code}\"")),
             "ErrorCode lacks {code}"
+        );
+        let status = error.status().as_u16().to_string();
+        assert!(
+            document["info"]["description"]
+                .as_str()
+                .is_some_and(|d| d.contains(&status)),
+            "the description does not explain {status}"
         );
     }
 }
