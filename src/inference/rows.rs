@@ -118,5 +118,23 @@ mod tests {
         let a = Tensor::new("x", vec![1, 2], TensorData::F32(vec![1.0, 2.0])).expect("a");
         let b = Tensor::new("x", vec![1, 1], TensorData::F32(vec![1.0])).expect("b");
         assert_eq!(concat_rows(&[&a, &b]), None);
+        let c = Tensor::new("x", vec![1, 2], TensorData::F64(vec![1.0, 2.0])).expect("c");
+        assert_eq!(concat_rows(&[&a, &c]), None, "datatypes differ");
+        assert_eq!(concat_rows(&[]), None);
+    }
+
+    #[test]
+    fn byte_strings_and_empty_parts_concatenate() {
+        let words = |shape: Vec<usize>, w: &[&str]| {
+            let data = TensorData::Bytes(w.iter().map(|s| s.as_bytes().to_vec()).collect());
+            Tensor::new("s", shape, data).expect("tensor")
+        };
+        let a = words(vec![2, 1], &["a", "bc"]);
+        let empty = words(vec![0, 1], &[]);
+        let b = words(vec![1, 1], &[""]);
+        assert_eq!(
+            concat_rows(&[&a, &empty, &b]),
+            Some(words(vec![3, 1], &["a", "bc", ""]))
+        );
     }
 }
