@@ -163,6 +163,19 @@ mod tests {
     }
 
     #[test]
+    fn requests_whose_inputs_differ_by_name_or_count_do_not_merge() {
+        let a = request(0, 2, 3, false);
+        let fewer = vec![a[0].clone()];
+        assert_eq!(merge_inputs(&[&a, &fewer]), None);
+        let renamed = vec![
+            a[0].clone(),
+            Tensor::new("t", vec![2, 1], TensorData::Bytes(vec![vec![]; 2])).expect("t"),
+        ];
+        assert_eq!(merge_inputs(&[&a, &renamed]), None);
+        assert_eq!(merge_inputs(&[]), None);
+    }
+
+    #[test]
     fn outputs_without_a_row_per_input_row_are_not_split() {
         let t = Tensor::new("y", vec![1], TensorData::F32(vec![0.5])).expect("y");
         let outputs = vec![("y".to_string(), Output::Tensor(t))];
