@@ -22,6 +22,7 @@ pub struct HealthResponse {
     pub status: &'static str,
     /// Loaded models, each with its loaded versions.
     pub models: Vec<ModelVersions>,
+    /// Seconds since the server started, to the millisecond.
     pub uptime_seconds: f64,
 }
 
@@ -48,7 +49,8 @@ pub async fn health(State(state): State<AppState>) -> Json<HealthResponse> {
                 versions: e.loaded.keys().copied().collect(),
             })
             .collect(),
-        uptime_seconds: state.started.elapsed().as_secs_f64(),
+        // In whole milliseconds, so the number reads as `12.345`, not `12.345000000000001`.
+        uptime_seconds: state.started.elapsed().as_millis() as f64 / 1e3,
     })
 }
 

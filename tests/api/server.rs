@@ -15,6 +15,12 @@ async fn health_lists_the_loaded_models() {
         .collect();
     assert_eq!(names, vec!["housing", "iris"]);
     assert!(body["uptime_seconds"].as_f64().is_some());
+    // Whole milliseconds: no float noise in the digits.
+    let uptime = body["uptime_seconds"].to_string();
+    assert!(
+        uptime.split('.').nth(1).is_none_or(|d| d.len() <= 3),
+        "{uptime}"
+    );
 }
 
 #[tokio::test]
