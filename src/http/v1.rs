@@ -100,13 +100,13 @@ fn strip_predict(segment: &str) -> Result<&str, ApiError> {
 /// Row format answers `{"predictions": [...]}`, column format `{"outputs": ...}`.
 async fn answer(model: Arc<LoadedModel>, body: Value) -> Result<Scored<Value>, ApiError> {
     let request = V1Request::parse(body)?;
-    let (format, tensors) = match &request {
-        V1Request::Instances(rows) => ("predictions", tensors_from_instances(&model, rows)?),
-        V1Request::Inputs(columns) => ("outputs", tensors_from_inputs(&model, columns)?),
-    };
-    let records = match &request {
-        V1Request::Instances(records) => Some(records.len()),
-        V1Request::Inputs(_) => None,
+    let (format, tensors, records) = match &request {
+        V1Request::Instances(rows) => (
+            "predictions",
+            tensors_from_instances(&model, rows)?,
+            Some(rows.len()),
+        ),
+        V1Request::Inputs(columns) => ("outputs", tensors_from_inputs(&model, columns)?, None),
     };
     let rows = request_rows(records, &tensors);
     let tensors: Arc<[Tensor]> = tensors.into();
