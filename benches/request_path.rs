@@ -447,6 +447,54 @@ fn audit_rows(c: &mut Criterion, f: &Fixture) {
     g.finish();
 }
 
+/// A batch's outputs handed back to its requests: iris outputs of `k` requests of 100 rows each
+/// run as one batch, split into the requests' parts. `copy` slices each part out of the
+/// batch's tensors (each string label allocated again) and drops the batch's; `move` is the
+/// batcher's `split_outputs`, which moves the elements into the parts. The parts are dropped
+/// outside the timing in both.
+fn batch_split(c: &mut Criterion, f: &Fixture) {
+    let s = &f.iris;
+    let headers = json_headers();
+    let mut g = group(c, &format!("stages/split/{}", s.name));
+    for k in [16usize, 64] {
+        let (_, outputs) = v2_call(f, s, &headers, &s.v2_json_body(100 * k));
+        let rows = vec![100; k];
+        g.throughput(Throughput::Elements((100 * k) as u64));
+        g.bench_with_input(BenchmarkId::new("copy", k), &outputs, |b, outputs| {
+            b.iter_batched(
+                || outputs.clone(),
+                |outputs| {
+                    let parts: Vec<Vec<_>> = (0..k)
+                        .map(|i| {
+                            outputs
+                                .iter()
+                                .map(|(name, o)| {
+                                    let (a, z) = (100 * i, 100 * (i + 1));
+                                    (name.clone(), inference::slice_rows(o.tensor(), a, z))
+                                })
+                                .collect()
+                        })
+                        .collect();
+                    // The batch's own outputs went once the parts were cut.
+                    drop(outputs);
+                    parts
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        g.bench_with_input(BenchmarkId::new("move", k), &outputs, |b, outputs| {
+            b.iter_batched(
+                || outputs.clone(),
+                |outputs| {
+                    inference::batch::split_outputs(outputs, &rows).expect("one row per input row")
+                },
+                BatchSize::SmallInput,
+            );
+        });
+    }
+    g.finish();
+}
+
 /// The batcher: `k` concurrent single-row requests for housing (each `inference::infer` on its
 /// own task, like `k` connections' handlers), batching on and off, two sessions as on a
 /// two-core server. Rows per second is what batching buys under concurrency.
@@ -510,6 +558,7 @@ fn request_path(c: &mut Criterion) {
     records_stages(c, &f);
     v2_json_stages(c, &f);
     audit_rows(c, &f);
+    batch_split(c, &f);
     batcher(c, &f);
 }
 

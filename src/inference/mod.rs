@@ -23,7 +23,7 @@ use crate::tensor::Tensor;
 
 pub use check::check_inputs;
 use rows::by_rows;
-pub use rows::{concat_rows, slice_rows};
+pub use rows::{concat_rows, slice_rows, split_rows};
 
 /// Why an inference did not produce outputs.
 #[derive(Debug, thiserror::Error)]

@@ -44,6 +44,53 @@ pub fn slice_rows(tensor: &Tensor, start: usize, end: usize) -> Tensor {
         .unwrap_or_else(|e| unreachable!("a row slice keeps the shape: {e}"))
 }
 
+/// Cuts `tensor` along the first dimension into parts of `counts` rows each (which add up to
+/// its rows), moving its elements rather than copying them: a byte string goes to its part as
+/// the allocation it already is.
+pub fn split_rows(tensor: Tensor, counts: &[usize]) -> Vec<Tensor> {
+    let row: usize = tensor.shape().iter().skip(1).product();
+    let (name, shape, data) = tensor.into_parts();
+    let mut parts: Vec<TensorData> = Vec::with_capacity(counts.len());
+    macro_rules! cut {
+        ($variant:ident, $v:ident) => {{
+            let mut elements = $v.into_iter();
+            for &n in counts {
+                parts.push(TensorData::$variant(
+                    elements.by_ref().take(n * row).collect(),
+                ));
+            }
+        }};
+    }
+    match data {
+        TensorData::Bool(v) => cut!(Bool, v),
+        TensorData::U8(v) => cut!(U8, v),
+        TensorData::U16(v) => cut!(U16, v),
+        TensorData::U32(v) => cut!(U32, v),
+        TensorData::U64(v) => cut!(U64, v),
+        TensorData::I8(v) => cut!(I8, v),
+        TensorData::I16(v) => cut!(I16, v),
+        TensorData::I32(v) => cut!(I32, v),
+        TensorData::I64(v) => cut!(I64, v),
+        TensorData::F16(v) => cut!(F16, v),
+        TensorData::BF16(v) => cut!(BF16, v),
+        TensorData::F32(v) => cut!(F32, v),
+        TensorData::F64(v) => cut!(F64, v),
+        TensorData::Bytes(v) => cut!(Bytes, v),
+    }
+    parts
+        .into_iter()
+        .zip(counts)
+        .map(|(data, &n)| {
+            let mut shape = shape.clone();
+            if let Some(first) = shape.first_mut() {
+                *first = n;
+            }
+            Tensor::new(name.as_str(), shape, data)
+                .unwrap_or_else(|e| unreachable!("a cut along the rows keeps the shape: {e}"))
+        })
+        .collect()
+}
+
 /// Joins `parts` (same name, datatype and row shape) along the first dimension into a new
 /// tensor, copying each part once; `None` when they do not fit together.
 pub fn concat_rows(parts: &[&Tensor]) -> Option<Tensor> {
@@ -111,6 +158,23 @@ mod tests {
         let parts = [slice_rows(&t, 0, 1), slice_rows(&t, 1, 3)];
         assert_eq!(parts[1].shape(), &[2, 2]);
         assert_eq!(concat_rows(&[&parts[0], &parts[1]]), Some(t));
+    }
+
+    #[test]
+    fn a_cut_along_the_rows_gives_each_part_its_rows() {
+        let words = |shape: Vec<usize>, w: &[&str]| {
+            let data = TensorData::Bytes(w.iter().map(|s| s.as_bytes().to_vec()).collect());
+            Tensor::new("s", shape, data).expect("tensor")
+        };
+        let t = words(vec![4, 2], &["a", "b", "c", "d", "e", "f", "g", "h"]);
+        let parts = split_rows(t.clone(), &[1, 0, 3]);
+        assert_eq!(parts[0], words(vec![1, 2], &["a", "b"]));
+        assert_eq!(parts[1], words(vec![0, 2], &[]));
+        assert_eq!(parts[2], words(vec![3, 2], &["c", "d", "e", "f", "g", "h"]));
+        let n = Tensor::new("n", vec![3], TensorData::I64(vec![7, 8, 9])).expect("n");
+        let parts = split_rows(n.clone(), &[2, 1]);
+        assert_eq!(parts[0], slice_rows(&n, 0, 2));
+        assert_eq!(parts[1], slice_rows(&n, 2, 3));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::runtime::Output;
 use crate::tensor::Tensor;
 
-use super::super::{Outputs, concat_rows, slice_rows};
+use super::super::{Outputs, concat_rows, slice_rows, split_rows};
 
 /// Whether two requests' inputs can run in one execution: the same names, datatypes and
 /// shapes past the batch dimension. Requests checked against the same model differ only in
@@ -48,10 +48,11 @@ pub fn split_inputs(inputs: &[Tensor], rows: &[usize]) -> Vec<Vec<Tensor>> {
         .collect()
 }
 
-/// Splits a batch's outputs into each request's, by row counts. `None` when an output does
-/// not have one row per input row (a graph whose outputs are not batched alike): the caller
-/// then runs the requests one by one.
-pub fn split_outputs(outputs: &Outputs, rows: &[usize]) -> Option<Vec<Outputs>> {
+/// Splits a batch's outputs into each request's, by row counts, moving their elements (a
+/// string label is not copied once per request). `None` when an output does not have one
+/// row per input row (a graph whose outputs are not batched alike): the caller then runs the
+/// requests one by one.
+pub fn split_outputs(outputs: Outputs, rows: &[usize]) -> Option<Vec<Outputs>> {
     let total: usize = rows.iter().sum();
     if outputs
         .iter()
@@ -59,26 +60,26 @@ pub fn split_outputs(outputs: &Outputs, rows: &[usize]) -> Option<Vec<Outputs>> 
     {
         return None;
     }
-    Some(
-        ranges(rows)
-            .map(|(start, end)| {
-                outputs
-                    .iter()
-                    .map(|(name, output)| (name.clone(), slice_output(output, start, end)))
-                    .collect()
-            })
-            .collect(),
-    )
-}
-
-fn slice_output(output: &Output, start: usize, end: usize) -> Output {
-    match output {
-        Output::Tensor(t) => Output::Tensor(slice_rows(t, start, end)),
-        Output::ClassProbabilities { table, classes } => Output::ClassProbabilities {
-            table: slice_rows(table, start, end),
-            classes: classes.clone(),
-        },
+    let mut parts: Vec<Outputs> = rows
+        .iter()
+        .map(|_| Vec::with_capacity(outputs.len()))
+        .collect();
+    for (name, output) in outputs {
+        match output {
+            Output::Tensor(t) => {
+                for (part, t) in parts.iter_mut().zip(split_rows(t, rows)) {
+                    part.push((name.clone(), Output::Tensor(t)));
+                }
+            }
+            Output::ClassProbabilities { table, classes } => {
+                for (part, table) in parts.iter_mut().zip(split_rows(table, rows)) {
+                    let classes = classes.clone();
+                    part.push((name.clone(), Output::ClassProbabilities { table, classes }));
+                }
+            }
+        }
     }
+    Some(parts)
 }
 
 /// `[2, 1, 3]` → `(0, 2), (2, 3), (3, 6)`.
@@ -137,7 +138,7 @@ mod tests {
                 .iter()
                 .map(|t| (t.name().to_string(), Output::Tensor(t.clone())))
                 .collect();
-            let parts = split_outputs(&outputs, &rows).expect("one row per input row");
+            let parts = split_outputs(outputs, &rows).expect("one row per input row");
             prop_assert_eq!(parts.len(), requests.len());
             for (part, original) in parts.iter().zip(&requests) {
                 for (name, output) in part {
@@ -179,7 +180,7 @@ mod tests {
     fn outputs_without_a_row_per_input_row_are_not_split() {
         let t = Tensor::new("y", vec![1], TensorData::F32(vec![0.5])).expect("y");
         let outputs = vec![("y".to_string(), Output::Tensor(t))];
-        assert!(split_outputs(&outputs, &[1, 1]).is_none());
+        assert!(split_outputs(outputs, &[1, 1]).is_none());
     }
 
     #[test]
@@ -193,7 +194,7 @@ mod tests {
                 classes: classes.clone(),
             },
         )];
-        let parts = split_outputs(&outputs, &[1, 2]).expect("split");
+        let parts = split_outputs(outputs, &[1, 2]).expect("split");
         match &parts[1][0].1 {
             Output::ClassProbabilities { table, classes: c } => {
                 assert_eq!(table.shape(), &[2, 2]);

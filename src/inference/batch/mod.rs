@@ -234,7 +234,6 @@ impl Batch {
         };
         let result = run_blocking(model, &merged, self.rows, union.as_deref());
         if let Some(parts) = result
-            .as_ref()
             .ok()
             .and_then(|outputs| split_outputs(outputs, &rows))
         {
