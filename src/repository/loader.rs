@@ -112,7 +112,7 @@ pub fn load_version(
         max_batch,
     };
     // ZipMap outputs reveal their classes only when run: the warm-up run tells.
-    let warm = warm_up(&pool, &signature.inputs, &known, 1)
+    let (warm, fill) = warm_up_any(&pool, &signature.inputs, &known)
         .map_err(|reason| LoadError::WarmUp { path, reason })?;
     let warm_rows = first_dimensions(&warm);
     for (name, out) in warm {
@@ -129,7 +129,7 @@ pub fn load_version(
             });
         }
     }
-    let probe = probe_rows(&pool, &signature.inputs, &known);
+    let probe = probe_rows(&pool, &signature.inputs, &known, fill);
     if let Err(reason) = &probe {
         tracing::debug!(model = name, version, %reason, "rows not probed");
     }
@@ -197,6 +197,7 @@ fn probe_rows(
     pool: &SessionPool,
     inputs: &[TensorSpec],
     known: &HashMap<String, KnownValue>,
+    fill: Fill,
 ) -> Result<HashMap<String, Option<usize>>, String> {
     if inputs.is_empty()
         || !inputs
@@ -205,7 +206,7 @@ fn probe_rows(
     {
         return Err("not every input has a dynamic first dimension".into());
     }
-    warm_up(pool, inputs, known, PROBE_ROWS)
+    warm_up(pool, inputs, known, PROBE_ROWS, fill)
         .map(|outputs| first_dimensions(&outputs))
         .map_err(|e| format!("a run of {PROBE_ROWS} rows failed: {e}"))
 }
@@ -296,34 +297,93 @@ fn classes_for(tensor: &TensorSpec, metadata: Option<&ModelMetadata>) -> Option<
     .then(|| labels.clone())
 }
 
-/// One run on a synthetic batch of one row: zeros, `false` and empty strings, or for inputs
-/// that feed a categorical encoder, a category it knows.
+/// What a synthetic run puts in the inputs: numbers (zero or one; `false` and empty strings
+/// either way, or for inputs that feed a categorical encoder, a category it knows), and the
+/// size of every dynamic dimension past the first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fill {
+    ones: bool,
+    other_dimensions: usize,
+}
+
+/// The synthetic inputs a warm-up tries, in order, until one runs. Zeros in dimensions of 1
+/// suit most graphs; an integer division by an input needs ones, and a convolution over
+/// dynamic height and width needs room for its kernels and strides (64 takes five halvings).
+const FILLS: [Fill; 4] = [
+    Fill {
+        ones: false,
+        other_dimensions: 1,
+    },
+    Fill {
+        ones: true,
+        other_dimensions: 1,
+    },
+    Fill {
+        ones: false,
+        other_dimensions: 64,
+    },
+    Fill {
+        ones: true,
+        other_dimensions: 64,
+    },
+];
+
+/// The warm-up: one run on a synthetic batch of one row, with the first of [`FILLS`] that
+/// the graph runs on. When none does, the reason the first one failed (the others usually
+/// fail the same way).
+fn warm_up_any(
+    pool: &SessionPool,
+    inputs: &[TensorSpec],
+    known: &HashMap<String, KnownValue>,
+) -> Result<(Vec<(String, Output)>, Fill), String> {
+    let mut first_failure = None;
+    for fill in FILLS {
+        match warm_up(pool, inputs, known, 1, fill) {
+            Ok(outputs) => return Ok((outputs, fill)),
+            Err(reason) => {
+                first_failure.get_or_insert(reason);
+            }
+        }
+    }
+    let reason = first_failure.unwrap_or_default();
+    Err(format!(
+        "{reason} (synthetic inputs of zeros and of ones, with dynamic dimensions past the \
+         first of 1 and of 64, all failed)"
+    ))
+}
+
 /// Rows of the second synthetic run that checks a graph can be batched.
 const PROBE_ROWS: usize = 3;
 
-/// Runs the graph once on synthetic inputs with `rows` rows (every other dynamic dimension 1).
+/// Runs the graph once on synthetic inputs with `rows` rows.
 fn warm_up(
     pool: &SessionPool,
     inputs: &[TensorSpec],
     known: &HashMap<String, KnownValue>,
     rows: usize,
+    fill: Fill,
 ) -> Result<Vec<(String, Output)>, String> {
     let tensors = inputs
         .iter()
-        .map(|spec| synthetic(spec, known.get(&spec.name), rows))
+        .map(|spec| synthetic(spec, known.get(&spec.name), rows, fill))
         .collect::<Result<Vec<_>, _>>()?;
     let mut session = pool.checkout();
     runtime::run(&mut session, &tensors, None).map_err(|e| e.to_string())
 }
 
-fn synthetic(spec: &TensorSpec, known: Option<&KnownValue>, rows: usize) -> Result<Tensor, String> {
+fn synthetic(
+    spec: &TensorSpec,
+    known: Option<&KnownValue>,
+    rows: usize,
+    fill: Fill,
+) -> Result<Tensor, String> {
     let shape: Vec<usize> = spec
         .shape
         .iter()
         .enumerate()
         .map(|(i, &d)| match (i, d) {
             (0, d) if d < 0 => rows,
-            (_, d) if d < 0 => 1,
+            (_, d) if d < 0 => fill.other_dimensions,
             (_, d) => d as usize,
         })
         .collect();
@@ -336,9 +396,30 @@ fn synthetic(spec: &TensorSpec, known: Option<&KnownValue>, rows: usize) -> Resu
         (DataType::Int32, Some(KnownValue::Int(i))) => {
             TensorData::I32(vec![i32::try_from(*i).unwrap_or(0); n])
         }
+        _ if fill.ones => ones(spec.datatype, n),
         _ => zeros(spec.datatype, n),
     };
     Tensor::new(spec.name.clone(), shape, data).map_err(|e| e.to_string())
+}
+
+/// Ones of `datatype` (`false` and empty strings where there is no one).
+fn ones(datatype: DataType, n: usize) -> TensorData {
+    match datatype {
+        DataType::Uint8 => TensorData::U8(vec![1; n]),
+        DataType::Uint16 => TensorData::U16(vec![1; n]),
+        DataType::Uint32 => TensorData::U32(vec![1; n]),
+        DataType::Uint64 => TensorData::U64(vec![1; n]),
+        DataType::Int8 => TensorData::I8(vec![1; n]),
+        DataType::Int16 => TensorData::I16(vec![1; n]),
+        DataType::Int32 => TensorData::I32(vec![1; n]),
+        DataType::Int64 => TensorData::I64(vec![1; n]),
+        // 1.0 in IEEE half precision and in bfloat16, as raw bits.
+        DataType::Fp16 => TensorData::F16(vec![0x3C00; n]),
+        DataType::Bf16 => TensorData::BF16(vec![0x3F80; n]),
+        DataType::Fp32 => TensorData::F32(vec![1.0; n]),
+        DataType::Fp64 => TensorData::F64(vec![1.0; n]),
+        DataType::Bool | DataType::Bytes => zeros(datatype, n),
+    }
 }
 
 fn zeros(datatype: DataType, n: usize) -> TensorData {

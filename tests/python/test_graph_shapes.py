@@ -15,10 +15,13 @@ import pytest
 import requests
 import tritonclient.http as triton
 from conftest import ROOT, SERVER, running_server
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 TIMEOUT = 30
 F32, F16, I64, STR = TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.INT64, TensorProto.STRING
+I32 = TensorProto.INT32
+# Weights of the convolution below: 4 filters of 3 x 3 over 3 channels, fixed so answers can be checked.
+CONV_W = np.arange(4 * 3 * 3 * 3, dtype=np.float32).reshape(4, 3, 3, 3) / 100
 
 
 def model(nodes, inputs, outputs, initializers=()):
@@ -74,6 +77,20 @@ GRAPHS = {
         [("y", F32, ["N", "W"])],
     ),
     "text": model([helper.make_node("Identity", ["s"], ["t"])], [("s", STR, ["N", 1])], [("t", STR, ["N", 1])]),
+    # An image model exported with dynamic height and width and an unpadded 3 x 3 convolution:
+    # images of 1 x 1 pixel, as a warm-up of zeros in dimensions of 1 would make, do not run.
+    "conv": model(
+        [
+            helper.make_node("Conv", ["image", "w"], ["c"], kernel_shape=[3, 3]),
+            helper.make_node("GlobalAveragePool", ["c"], ["g"]),
+            helper.make_node("Flatten", ["g"], ["y"]),
+        ],
+        [("image", F32, ["N", 3, "H", "W"])],
+        [("y", F32, ["N", 4])],
+        [numpy_helper.from_array(CONV_W, "w")],
+    ),
+    # Integer division by an input: zeros divide by zero, which the runtime refuses.
+    "ratio": model([helper.make_node("Div", ["a", "b"], ["q"])], [("a", I32, ["N", 1]), ("b", I32, ["N", 1])], [("q", I32, ["N", 1])]),
     # No inputs at all: the same answer for every request.
     "constant": model(
         [helper.make_node("Constant", [], ["c"], value=helper.make_tensor("cv", I64, [3], [1, 2, 3]))],
@@ -298,3 +315,19 @@ def test_inputs_of_different_lengths_are_refused_where_every_input_holds_the_row
     answer = infer(url, "housing", inputs)
     assert answer.status_code == 400, answer.text
     assert "rows" in answer.json()["error"]
+
+
+def test_graphs_that_do_not_run_on_zeros_of_one_pixel_still_load(served):
+    url, _ = served
+    images = np.arange(2 * 3 * 8 * 8, dtype=np.float32).reshape(2, 3, 8, 8) / 64
+    answer = infer(url, "conv", [fp32("image", images)])
+    assert answer.status_code == 200, answer.text
+    # Each filter's response at every 6 x 6 position, averaged.
+    windows = np.lib.stride_tricks.sliding_window_view(images, (3, 3), axis=(2, 3))
+    expected = np.einsum("nchwij,fcij->nf", windows, CONV_W) / 36
+    got = np.asarray(answer.json()["outputs"][0]["data"]).reshape(2, 4)
+    assert np.allclose(got, expected, rtol=1e-4)
+    ints = lambda name, values: {"name": name, "shape": [len(values), 1], "datatype": "INT32", "data": values}
+    answer = infer(url, "ratio", [ints("a", [7, -9]), ints("b", [2, 3])])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outputs"][0]["data"] == [3, -3]
