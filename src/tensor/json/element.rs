@@ -19,8 +19,9 @@ impl Scalar<'_> {
             Scalar::Bool(b) => b.to_string(),
             Scalar::Unsigned(v) => v.to_string(),
             Scalar::Signed(v) => v.to_string(),
-            // Display would spell 1e39 with 39 zeros.
-            Scalar::Float(v) if v == 0.0 || (1e-5..1e16).contains(&v.abs()) => v.to_string(),
+            // Display would spell 1e39 with 39 zeros; Debug keeps the `.0` of `5.0`, which is
+            // why an integer element refuses it.
+            Scalar::Float(v) if v == 0.0 || (1e-5..1e16).contains(&v.abs()) => format!("{v:?}"),
             Scalar::Float(v) => format!("{v:e}"),
             Scalar::Str(_) => "a string".to_owned(),
             Scalar::Null => "null".to_owned(),

@@ -144,6 +144,11 @@ fn elements_out_of_range_or_of_the_wrong_kind_name_their_index() {
             "element 0 is 1.5, expected an integer in -9223372036854775808..=9223372036854775807",
         ),
         (
+            "INT32",
+            "[5.0]",
+            "element 0 is 5.0, expected an integer in -2147483648..=2147483647",
+        ),
+        (
             "BOOL",
             "[true, 1]",
             "element 1 is 1, expected true or false",
