@@ -33,7 +33,7 @@ impl Fingerprint {
 
 /// A positive integer, as version folders are named.
 fn is_version_name(name: &str) -> bool {
-    name.parse::<u64>().is_ok_and(|v| v > 0)
+    super::version_of(name).is_some()
 }
 
 fn walk(dir: &Path, prefix: &str, files: &mut Vec<(String, u64, i64, i64, u64)>) {

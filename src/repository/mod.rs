@@ -164,17 +164,23 @@ impl ModelRepository {
     }
 }
 
+/// The version a folder named `name` holds: a positive integer written in plain decimal. `010`
+/// and `+10` are not versions: read as numbers they would make a second version 10 beside
+/// `10`, and which of the two served would depend on the order the folder lists them in.
+pub fn version_of(name: &str) -> Option<u64> {
+    let plain = !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit());
+    name.parse::<u64>()
+        .ok()
+        .filter(|&v| plain && v > 0 && !name.starts_with('0'))
+}
+
 /// Integer version folders of a model folder, ascending.
 pub fn version_dirs(model_dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
     let mut versions = Vec::new();
     for entry in std::fs::read_dir(model_dir)? {
         let entry = entry?;
         let path = entry.path();
-        if let Some(v) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u64>().ok())
-            .filter(|&v| v > 0)
+        if let Some(v) = entry.file_name().to_str().and_then(version_of)
             && path.is_dir()
         {
             versions.push((v, path));
@@ -253,4 +259,28 @@ fn scan(root: &Path, options: LoadOptions, events: &Events) -> std::io::Result<C
         catalog.models.insert(name, entry);
     }
     Ok(catalog)
+}
+
+#[cfg(test)]
+mod version_names {
+    use super::version_of;
+
+    #[test]
+    fn versions_are_positive_integers_in_plain_decimal() {
+        assert_eq!(version_of("1"), Some(1));
+        assert_eq!(version_of("10"), Some(10));
+        for not_a_version in [
+            "0",
+            "010",
+            "+10",
+            "-1",
+            "1.0",
+            "",
+            " 1",
+            "1a",
+            "99999999999999999999",
+        ] {
+            assert_eq!(version_of(not_a_version), None, "{not_a_version:?}");
+        }
+    }
 }

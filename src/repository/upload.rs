@@ -104,12 +104,8 @@ pub fn parse_key(key: &str) -> Result<(u64, &str), RepositoryError> {
     let (version, name) = path
         .split_once('/')
         .ok_or_else(|| bad("no version folder"))?;
-    let is_digits = !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit());
-    let number = version
-        .parse::<u64>()
-        .ok()
-        .filter(|&v| is_digits && v > 0 && !version.starts_with('0'))
-        .ok_or_else(|| bad("the version is not a positive integer"))?;
+    let number =
+        super::version_of(version).ok_or_else(|| bad("the version is not a positive integer"))?;
     if !is_plain_name(name) {
         return Err(bad("the file name is not plain"));
     }
