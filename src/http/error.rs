@@ -134,7 +134,7 @@ impl From<LookupError> for ApiError {
             LookupError::UnknownModel(_) | LookupError::UnknownVersion { .. } => {
                 ApiError::NotFound(e.to_string())
             }
-            LookupError::Unavailable { .. } | LookupError::NoneLoaded(_) => {
+            LookupError::Unavailable { .. } | LookupError::NoneLoaded { .. } => {
                 ApiError::Unavailable(e.to_string())
             }
         }

@@ -62,8 +62,9 @@ pub enum LookupError {
         version: u64,
         reason: String,
     },
-    #[error("model `{0}` has no version that loaded")]
-    NoneLoaded(String),
+    /// `why` names the newest version that failed and its reason, when one did.
+    #[error("model `{name}` has no version that loaded{why}")]
+    NoneLoaded { name: String, why: String },
 }
 
 pub struct ModelRepository {
@@ -132,7 +133,15 @@ impl ModelRepository {
             None => entry
                 .latest()
                 .cloned()
-                .ok_or_else(|| LookupError::NoneLoaded(name.to_string())),
+                .ok_or_else(|| LookupError::NoneLoaded {
+                    name: name.to_string(),
+                    why: entry
+                        .failed
+                        .iter()
+                        .next_back()
+                        .map(|(v, reason)| format!(" (version {v}: {reason})"))
+                        .unwrap_or_default(),
+                }),
             Some(text) => {
                 let unknown = || LookupError::UnknownVersion {
                     name: name.to_string(),

@@ -121,7 +121,7 @@ pub fn output(name: &str, value: &DynValue) -> Result<Output, ConvertError> {
         }
         other => Err(ConvertError::UnsupportedOutput {
             output: name.to_string(),
-            kind: format!("{other:?}"),
+            kind: other.to_string(),
         }),
     }
     .map_err(|e| match e {

@@ -70,7 +70,7 @@ async fn model_ready(
 ) -> Result<Response, ApiError> {
     let (status, error) = match state.repository.get(&name, version.as_deref()) {
         Ok(_) => (StatusCode::OK, None),
-        Err(e @ (LookupError::Unavailable { .. } | LookupError::NoneLoaded(_))) => {
+        Err(e @ (LookupError::Unavailable { .. } | LookupError::NoneLoaded { .. })) => {
             (StatusCode::BAD_REQUEST, Some(e.to_string()))
         }
         Err(e @ (LookupError::UnknownModel(_) | LookupError::UnknownVersion { .. })) => {

@@ -124,3 +124,23 @@ async fn a_version_that_failed_to_load_is_not_ready() {
         .await;
     error_of(infer, 503).await;
 }
+
+#[tokio::test]
+async fn a_model_whose_only_version_failed_says_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broken = dir.path().join("iris/3");
+    std::fs::create_dir_all(&broken).expect("mkdir");
+    std::fs::write(broken.join("model.onnx"), b"not a graph").expect("write");
+    let config = prediction_api::config::Config::for_tests(dir.path());
+    let app = TestApp::spawn_with(config).await;
+
+    // Readiness answers 400 when not ready, as Triton does; the model itself is unavailable.
+    for (path, status) in [("/v2/models/iris", 503), ("/v2/models/iris/ready", 400)] {
+        let body = json_with_status(app.get(path).await, status).await;
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("version 3") && error.contains("model.onnx"),
+            "{path}: {error}"
+        );
+    }
+}
