@@ -187,7 +187,11 @@ pub async fn server_metadata() -> Json<ServerMetadata> {
     Json(ServerMetadata {
         name: "prediction-api",
         version: env!("CARGO_PKG_VERSION"),
-        extensions: vec!["binary_tensor_data", "model_repository"],
+        extensions: vec![
+            "binary_tensor_data",
+            "model_repository",
+            "model_configuration",
+        ],
     })
 }
 

@@ -331,3 +331,13 @@ def test_graphs_that_do_not_run_on_zeros_of_one_pixel_still_load(served):
     answer = infer(url, "ratio", [ints("a", [7, -9]), ints("b", [2, 3])])
     assert answer.status_code == 200, answer.text
     assert answer.json()["outputs"][0]["data"] == [3, -3]
+
+
+def test_the_configuration_of_a_graph_that_does_not_batch_gives_whole_shapes(served):
+    url, _ = served
+    config = requests.get(f"{url}/v2/models/whole/config", timeout=TIMEOUT).json()
+    assert config["max_batch_size"] == 0
+    dims = {o["name"]: o["dims"] for o in config["output"]}
+    assert dims == {"y": [-1, 1], "total": [], "c": [3]}
+    fixed = requests.get(f"{url}/v2/models/fixed2/config", timeout=TIMEOUT).json()
+    assert (fixed["max_batch_size"], fixed["input"][0]["dims"]) == (0, [2, 4])

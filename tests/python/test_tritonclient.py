@@ -100,6 +100,22 @@ def test_model_metadata(client):
     assert housing["outputs"] == [{"name": "variable", "datatype": "FP32", "shape": [-1, 1]}]
 
 
+def test_model_configuration(client):
+    config = client.get_model_config("iris")
+    assert (config["name"], config["platform"], config["backend"]) == ("iris", "onnxruntime_onnx", "onnxruntime")
+    # Batched: the batch dimension is implicit, as in Triton's configuration.
+    assert config["max_batch_size"] > 0
+    assert all(i["data_type"] == "TYPE_FP32" and i["dims"] == [1] for i in config["input"])
+    outputs = {o["name"]: o for o in config["output"]}
+    assert (outputs["label"]["data_type"], outputs["label"]["dims"]) == ("TYPE_STRING", [])
+    assert (outputs["probabilities"]["data_type"], outputs["probabilities"]["dims"]) == ("TYPE_FP32", [3])
+    assert config["instance_group"][0]["kind"] == "KIND_CPU"
+    housing = client.get_model_config("housing", model_version="1")
+    assert [o["dims"] for o in housing["output"]] == [[1]]
+    with pytest.raises(InferenceServerException):
+        client.get_model_config("nope")
+
+
 def test_model_readiness(client):
     assert client.is_model_ready("iris")
     assert client.is_model_ready("housing", model_version="1")

@@ -141,6 +141,26 @@ pub fn v2_model_metadata() -> Value {
     })
 }
 
+pub fn v2_model_config() -> Value {
+    let inputs: Vec<Value> = IRIS_FEATURES
+        .iter()
+        .map(|name| json!({"name": name, "data_type": "TYPE_FP32", "dims": [1]}))
+        .collect();
+    json!({
+        "name": "iris",
+        "platform": "onnxruntime_onnx",
+        "backend": "onnxruntime",
+        "max_batch_size": 1024,
+        "input": inputs,
+        "output": [
+            {"name": "label", "data_type": "TYPE_STRING", "dims": []},
+            {"name": "probabilities", "data_type": "TYPE_FP32", "dims": [3]}
+        ],
+        "dynamic_batching": {"max_queue_delay_microseconds": 0},
+        "instance_group": [{"count": 2, "kind": "KIND_CPU"}]
+    })
+}
+
 pub fn v1_predict() -> Vec<Example> {
     let mut columns = serde_json::Map::new();
     for name in IRIS_FEATURES {

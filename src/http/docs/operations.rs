@@ -131,6 +131,12 @@ const V2_METADATA: Reply = Reply::Json {
     schema: schema::<V2ModelMetadata>,
     example: ex::v2_model_metadata,
 };
+const V2_CONFIG: Reply = Reply::Json {
+    status: 200,
+    description: "The model's configuration as Triton's model configuration writes it (`dims` leave out the batch dimension when `max_batch_size` is above 0).",
+    schema: schema::<crate::http::v2::ModelConfigResponse>,
+    example: ex::v2_model_config,
+};
 const V2_READY: Reply = Reply::Json {
     status: 200,
     description: "The model can serve.",
@@ -356,6 +362,28 @@ pub const OPERATIONS: &[Operation] = &[
         description: "The tensor signature of one version of the model.",
         body: None,
         replies: &[V2_METADATA, NO_MODEL, NOT_READY],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/v2/models/{name}/config",
+        id: "v2ModelConfig",
+        tag: Tag::V2,
+        summary: "Model configuration",
+        description: "Triton's model configuration extension, read-only: the default (highest loaded) version's tensors with Triton's datatype names, its batch limit, dynamic batching and sessions, for clients that read it before sending (tritonclient's `get_model_config`, `perf_analyzer`).",
+        body: None,
+        replies: &[V2_CONFIG, NO_MODEL, NOT_READY],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/v2/models/{name}/versions/{version}/config",
+        id: "v2ModelVersionConfig",
+        tag: Tag::V2,
+        summary: "Model version configuration",
+        description: "The configuration of one version of the model.",
+        body: None,
+        replies: &[V2_CONFIG, NO_MODEL, NOT_READY],
         admin: false,
     },
     Operation {

@@ -7,7 +7,7 @@ use crate::contract::{DataType, TensorSpec};
 use crate::repository::{LoadedModel, OutputSpec};
 
 /// The only runtime behind the V2 routes, named as Triton names its ONNX backend.
-const PLATFORM: &str = "onnxruntime_onnx";
+pub(super) const PLATFORM: &str = "onnxruntime_onnx";
 
 /// `GET /v2/models/{name}[/versions/{version}]`
 #[derive(Debug, Serialize, JsonSchema)]

@@ -4,6 +4,7 @@
 //! highest loaded version answers.
 
 // Public so the request-path benchmarks run the very decode and encode the handler does.
+mod config;
 pub mod infer;
 mod metadata;
 
@@ -28,6 +29,7 @@ use crate::inference;
 use crate::repository::LookupError;
 use crate::tensor::Tensor;
 
+pub use config::{ConfigTensor, DynamicBatching, InstanceGroup, ModelConfigResponse};
 pub use metadata::{MetadataTensor, ModelMetadataResponse, ModelReadyResponse, TensorParameters};
 
 pub fn routes() -> Router<AppState> {
@@ -38,6 +40,11 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/v2/models/{name}/versions/{version}/ready",
             get(model_ready),
+        )
+        .route("/v2/models/{name}/config", get(model_config))
+        .route(
+            "/v2/models/{name}/versions/{version}/config",
+            get(model_config),
         )
         .route("/v2/models/{name}/infer", post(model_infer))
         .route(
@@ -60,6 +67,16 @@ async fn model_metadata(
         .map(|entry| entry.loaded.keys().map(u64::to_string).collect())
         .unwrap_or_default();
     Ok(Json(metadata::describe(&model, versions)))
+}
+
+/// `GET /v2/models/{name}[/versions/{version}]/config` (Triton's model configuration
+/// extension, read-only).
+async fn model_config(
+    State(state): State<AppState>,
+    ModelRef { name, version }: ModelRef,
+) -> Result<Json<ModelConfigResponse>, ApiError> {
+    let model = state.repository.get(&name, version.as_deref())?;
+    Ok(Json(config::describe(&model)))
 }
 
 /// `GET /v2/models/{name}[/versions/{version}]/ready`: 200 when the version can serve, 400

@@ -126,6 +126,43 @@ async fn a_version_that_failed_to_load_is_not_ready() {
 }
 
 #[tokio::test]
+async fn configuration_follows_tritons_conventions() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/v2/models/iris/config",
+        "/v2/models/iris/versions/1/config",
+    ] {
+        let config = json_with_status(app.get(path).await, 200).await;
+        assert_eq!(config["name"], "iris");
+        assert_eq!(config["backend"], "onnxruntime");
+        assert!(config["max_batch_size"].as_u64().expect("a batch size") > 0);
+        assert_eq!(
+            config["input"][0],
+            json!({"name": "sepal_length", "data_type": "TYPE_FP32", "dims": [1]})
+        );
+        let label = config["output"]
+            .as_array()
+            .expect("outputs")
+            .iter()
+            .find(|o| o["name"] == "label")
+            .cloned()
+            .expect("label");
+        assert_eq!(
+            label,
+            json!({"name": "label", "data_type": "TYPE_STRING", "dims": []})
+        );
+    }
+    error_of(app.get("/v2/models/nope/config").await, 404).await;
+    let server = json_with_status(app.get("/v2").await, 200).await;
+    assert!(
+        server["extensions"]
+            .as_array()
+            .expect("extensions")
+            .contains(&json!("model_configuration"))
+    );
+}
+
+#[tokio::test]
 async fn a_model_whose_only_version_failed_says_why() {
     let dir = tempfile::tempdir().expect("tempdir");
     let broken = dir.path().join("iris/3");
