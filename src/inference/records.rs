@@ -175,8 +175,19 @@ impl<'s> Column<'s> {
                 match items.as_slice() {
                     [only] => v = only,
                     _ => {
+                        // A fixed first dimension is often not a batch at all: say where such
+                        // a graph's whole tensor goes.
+                        let hint = match self.spec.shape.first() {
+                            Some(&d) if d > 1 => format!(
+                                " (the input's shape is {:?}, and the record routes read its \
+                                 first dimension as the records; send the whole tensor over \
+                                 KServe V2)",
+                                self.spec.shape
+                            ),
+                            _ => String::new(),
+                        };
                         return Err(format!(
-                            "expected one value, got an array of {}",
+                            "expected one value, got an array of {}{hint}",
                             items.len()
                         ));
                     }

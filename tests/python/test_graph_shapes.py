@@ -341,3 +341,10 @@ def test_the_configuration_of_a_graph_that_does_not_batch_gives_whole_shapes(ser
     assert dims == {"y": [-1, 1], "total": [], "c": [3]}
     fixed = requests.get(f"{url}/v2/models/fixed2/config", timeout=TIMEOUT).json()
     assert (fixed["max_batch_size"], fixed["input"][0]["dims"]) == (0, [2, 4])
+
+
+def test_a_graph_without_a_batch_dimension_points_record_clients_to_v2(served):
+    url, _ = served
+    answer = requests.post(f"{url}/predict/vector3", json={"x": [1, 2, 3]}, timeout=TIMEOUT)
+    assert answer.status_code == 422, answer.text
+    assert "[3]" in answer.json()["error"] and "KServe V2" in answer.json()["error"]
