@@ -191,6 +191,7 @@ pub async fn server_metadata() -> Json<ServerMetadata> {
             "binary_tensor_data",
             "model_repository",
             "model_configuration",
+            "statistics",
         ],
     })
 }

@@ -11,6 +11,7 @@ mod check;
 pub mod inline;
 pub mod records;
 mod rows;
+pub mod stats;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -56,6 +57,7 @@ pub async fn infer(
     inputs: Arc<[Tensor]>,
     wanted: Option<Vec<String>>,
 ) -> Result<Outputs, InferError> {
+    let started = Instant::now();
     let result = match check_inputs(&model, &inputs) {
         Ok(rows) => {
             let span = tracing::Span::current();
@@ -76,6 +78,7 @@ pub async fn infer(
                 model
                     .events
                     .predicted(&model.name, model.version, rows, queued);
+                model.stats.succeeded(rows, started.elapsed(), queued);
                 outputs
             })
         }
@@ -85,6 +88,7 @@ pub async fn infer(
         model
             .events
             .inference_failed(&model.name, model.version, e.kind());
+        model.stats.failed(started.elapsed());
     }
     result
 }
@@ -204,6 +208,7 @@ fn run_blocking(
         let outputs = runtime::run(&mut session, inputs, wanted)?;
         let took = started.elapsed();
         model.inline.record(rows, took);
+        model.stats.executed(took);
         model
             .events
             .executed(&model.name, model.version, rows, took);

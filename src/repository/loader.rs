@@ -167,6 +167,7 @@ pub fn load_version(
         permits: std::sync::Arc::new(tokio::sync::Semaphore::new(pool.size())),
         pool,
         inline: InlineRuns::new(options.inline_budget),
+        stats: Default::default(),
     })
 }
 

@@ -6,6 +6,7 @@ use crate::contract::{DataType, ModelConfig, ModelMetadata, TensorSpec};
 use crate::events::Events;
 use crate::inference::batch::{BatchPolicy, Batcher};
 use crate::inference::inline::InlineRuns;
+use crate::inference::stats::ModelStats;
 use crate::runtime::SessionPool;
 use crate::tensor::Tensor;
 
@@ -31,6 +32,8 @@ pub struct LoadedModel {
     pub(crate) batcher: OnceLock<Batcher>,
     /// Which runs are short enough to stay on the worker that took the request.
     pub inline: InlineRuns,
+    /// Totals for Triton's statistics extension.
+    pub stats: ModelStats,
 }
 
 /// What the graph takes and gives, as clients see it.

@@ -116,6 +116,24 @@ def test_model_configuration(client):
         client.get_model_config("nope")
 
 
+def test_inference_statistics(client, iris_rows):
+    before = client.get_inference_statistics("iris")["model_stats"][0]
+    rows = np.array([[r[k] for k in ("sepal_length", "sepal_width", "petal_length", "petal_width")] for r in iris_rows[:5]], dtype=np.float32)
+    inputs = []
+    for i, name in enumerate(("sepal_length", "sepal_width", "petal_length", "petal_width")):
+        tensor = httpclient.InferInput(name, [5, 1], "FP32")
+        tensor.set_data_from_numpy(rows[:, i : i + 1])
+        inputs.append(tensor)
+    client.infer("iris", inputs)
+    after = client.get_inference_statistics("iris", model_version="1")["model_stats"][0]
+    assert (after["name"], after["version"]) == ("iris", "1")
+    assert int(after["inference_count"]) - int(before["inference_count"]) == 5
+    success = after["inference_stats"]["success"]
+    assert int(success["count"]) - int(before["inference_stats"]["success"]["count"]) == 1
+    everything = client.get_inference_statistics()["model_stats"]
+    assert {"iris", "housing"} <= {m["name"] for m in everything}
+
+
 def test_model_readiness(client):
     assert client.is_model_ready("iris")
     assert client.is_model_ready("housing", model_version="1")

@@ -161,6 +161,28 @@ pub fn v2_model_config() -> Value {
     })
 }
 
+pub fn v2_model_stats() -> Value {
+    let tally = |count: u64, ns: u64| json!({"count": count, "ns": ns});
+    json!({"model_stats": [{
+        "name": "iris",
+        "version": "1",
+        "last_inference": 1_764_806_400_000u64,
+        "inference_count": 120,
+        "execution_count": 31,
+        "inference_stats": {
+            "success": tally(40, 2_400_000),
+            "fail": tally(1, 20_000),
+            "queue": tally(40, 300_000),
+            "compute_input": tally(0, 0),
+            "compute_infer": tally(31, 1_100_000),
+            "compute_output": tally(0, 0),
+            "cache_hit": tally(0, 0),
+            "cache_miss": tally(0, 0)
+        },
+        "batch_stats": []
+    }]})
+}
+
 pub fn v1_predict() -> Vec<Example> {
     let mut columns = serde_json::Map::new();
     for name in IRIS_FEATURES {

@@ -131,11 +131,18 @@ const V2_METADATA: Reply = Reply::Json {
     schema: schema::<V2ModelMetadata>,
     example: ex::v2_model_metadata,
 };
+const STATS_DESCRIPTION: &str = "Triton's statistics extension: for every loaded version, rows predicted (`inference_count`), graph executions (`execution_count`, a coalesced batch is one), and counts with total nanoseconds of successful and failed requests, of the wait for a session, and of the executions (`compute_infer`). Totals start when a version is loaded; Prometheus has the same facts as histograms at `/metrics`.";
 const V2_CONFIG: Reply = Reply::Json {
     status: 200,
     description: "The model's configuration as Triton's model configuration writes it (`dims` leave out the batch dimension when `max_batch_size` is above 0).",
     schema: schema::<crate::http::v2::ModelConfigResponse>,
     example: ex::v2_model_config,
+};
+const V2_STATS: Reply = Reply::Json {
+    status: 200,
+    description: "Each loaded version's totals since it was loaded, as Triton's statistics extension writes them.",
+    schema: schema::<crate::http::v2::ModelStatsResponse>,
+    example: ex::v2_model_stats,
 };
 const V2_READY: Reply = Reply::Json {
     status: 200,
@@ -384,6 +391,39 @@ pub const OPERATIONS: &[Operation] = &[
         description: "The configuration of one version of the model.",
         body: None,
         replies: &[V2_CONFIG, NO_MODEL, NOT_READY],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/v2/models/stats",
+        id: "v2Stats",
+        tag: Tag::V2,
+        summary: "Statistics of every model",
+        description: STATS_DESCRIPTION,
+        body: None,
+        replies: &[V2_STATS],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/v2/models/{name}/stats",
+        id: "v2ModelStats",
+        tag: Tag::V2,
+        summary: "Statistics of a model",
+        description: "The statistics of every loaded version of the model.",
+        body: None,
+        replies: &[V2_STATS, NO_MODEL],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/v2/models/{name}/versions/{version}/stats",
+        id: "v2ModelVersionStats",
+        tag: Tag::V2,
+        summary: "Statistics of a model version",
+        description: "The statistics of one loaded version.",
+        body: None,
+        replies: &[V2_STATS, NO_MODEL, NOT_READY],
         admin: false,
     },
     Operation {

@@ -7,6 +7,7 @@
 mod config;
 pub mod infer;
 mod metadata;
+mod stats;
 
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ use crate::tensor::Tensor;
 
 pub use config::{ConfigTensor, DynamicBatching, InstanceGroup, ModelConfigResponse};
 pub use metadata::{MetadataTensor, ModelMetadataResponse, ModelReadyResponse, TensorParameters};
+pub use stats::{InferenceStatistics, ModelStatistics, ModelStatsResponse};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -45,6 +47,12 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/v2/models/{name}/versions/{version}/config",
             get(model_config),
+        )
+        .route("/v2/models/stats", get(all_stats))
+        .route("/v2/models/{name}/stats", get(model_stats))
+        .route(
+            "/v2/models/{name}/versions/{version}/stats",
+            get(model_stats),
         )
         .route("/v2/models/{name}/infer", post(model_infer))
         .route(
@@ -77,6 +85,40 @@ async fn model_config(
 ) -> Result<Json<ModelConfigResponse>, ApiError> {
     let model = state.repository.get(&name, version.as_deref())?;
     Ok(Json(config::describe(&model)))
+}
+
+/// `GET /v2/models/stats`: every loaded version of every model.
+async fn all_stats(State(state): State<AppState>) -> Json<ModelStatsResponse> {
+    let catalog = state.repository.snapshot();
+    let model_stats = catalog
+        .models
+        .values()
+        .flat_map(|entry| entry.loaded.values().map(|m| stats::of(m)))
+        .collect();
+    Json(ModelStatsResponse { model_stats })
+}
+
+/// `GET /v2/models/{name}[/versions/{version}]/stats`: every loaded version of the model, or
+/// the one named.
+async fn model_stats(
+    State(state): State<AppState>,
+    ModelRef { name, version }: ModelRef,
+) -> Result<Json<ModelStatsResponse>, ApiError> {
+    let model_stats = match version {
+        Some(v) => {
+            let model = state.repository.get(&name, Some(&v))?;
+            vec![stats::of(&model)]
+        }
+        None => {
+            let catalog = state.repository.snapshot();
+            let entry = catalog
+                .models
+                .get(&name)
+                .ok_or_else(|| LookupError::UnknownModel(name.clone()))?;
+            entry.loaded.values().map(|m| stats::of(m)).collect()
+        }
+    };
+    Ok(Json(ModelStatsResponse { model_stats }))
 }
 
 /// `GET /v2/models/{name}[/versions/{version}]/ready`: 200 when the version can serve, 400

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{CLASSES, SETOSA, error_of, iris_request};
+use super::{CLASSES, SETOSA, VIRGINICA, error_of, iris_request};
 use crate::helpers::{TestApp, committed_models, json_with_status};
 
 #[tokio::test]
@@ -160,6 +160,50 @@ async fn configuration_follows_tritons_conventions() {
             .expect("extensions")
             .contains(&json!("model_configuration"))
     );
+}
+
+#[tokio::test]
+async fn statistics_count_requests_rows_and_failures() {
+    let app = TestApp::spawn().await;
+    let fresh = json_with_status(app.get("/v2/models/iris/stats").await, 200).await;
+    assert_eq!(fresh["model_stats"][0]["inference_count"], 0);
+    assert_eq!(fresh["model_stats"][0]["last_inference"], 0);
+    for rows in [&[SETOSA][..], &[SETOSA, VIRGINICA]] {
+        let answer = app
+            .post_json("/v2/models/iris/infer", &iris_request(rows))
+            .await;
+        json_with_status(answer, 200).await;
+    }
+    let mut bad = iris_request(&[SETOSA]);
+    bad["inputs"][0]["datatype"] = json!("INT64");
+    error_of(app.post_json("/v2/models/iris/infer", &bad).await, 400).await;
+
+    for path in [
+        "/v2/models/stats",
+        "/v2/models/iris/stats",
+        "/v2/models/iris/versions/1/stats",
+    ] {
+        let body = json_with_status(app.get(path).await, 200).await;
+        let iris = body["model_stats"]
+            .as_array()
+            .expect("model_stats")
+            .iter()
+            .find(|m| m["name"] == "iris")
+            .cloned()
+            .expect("iris");
+        assert_eq!(iris["version"], "1");
+        assert_eq!(iris["inference_count"], 3, "{path}: rows");
+        let stats = &iris["inference_stats"];
+        assert_eq!(stats["success"]["count"], 2, "{path}");
+        assert!(stats["success"]["ns"].as_u64().expect("ns") > 0);
+        assert_eq!(stats["queue"]["count"], 2);
+        let executions = iris["execution_count"].as_u64().expect("executions");
+        assert!((1..=2).contains(&executions), "{path}: {executions}");
+        assert_eq!(stats["compute_infer"]["count"], executions);
+        assert!(iris["last_inference"].as_u64().expect("time") > 0);
+    }
+    error_of(app.get("/v2/models/nope/stats").await, 404).await;
+    error_of(app.get("/v2/models/iris/versions/7/stats").await, 404).await;
 }
 
 #[tokio::test]
