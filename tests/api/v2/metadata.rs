@@ -174,8 +174,9 @@ async fn statistics_count_requests_rows_and_failures() {
             .await;
         json_with_status(answer, 200).await;
     }
+    // A shape the model does not take fails in inference, and is counted there.
     let mut bad = iris_request(&[SETOSA]);
-    bad["inputs"][0]["datatype"] = json!("INT64");
+    bad["inputs"][0]["shape"] = json!([1]);
     error_of(app.post_json("/v2/models/iris/infer", &bad).await, 400).await;
 
     for path in [
@@ -197,6 +198,7 @@ async fn statistics_count_requests_rows_and_failures() {
         assert_eq!(stats["success"]["count"], 2, "{path}");
         assert!(stats["success"]["ns"].as_u64().expect("ns") > 0);
         assert_eq!(stats["queue"]["count"], 2);
+        assert_eq!(stats["fail"]["count"], 1, "{path}");
         let executions = iris["execution_count"].as_u64().expect("executions");
         assert!((1..=2).contains(&executions), "{path}: {executions}");
         assert_eq!(stats["compute_infer"]["count"], executions);
