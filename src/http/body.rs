@@ -161,6 +161,7 @@ pub fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes = crate::tensor::without_bom(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadRequest(
             "the request body is empty; send a JSON document".into(),

@@ -32,5 +32,11 @@ pub use wire::{
     InferenceRequest, InferenceResponse, Parameters, RequestInput, RequestedOutput, ResponseOutput,
 };
 
+/// `json` without a leading UTF-8 byte order mark, which some clients (PowerShell, editors
+/// saving request files) put before a JSON document and which JSON parsers refuse.
+pub fn without_bom(json: &[u8]) -> &[u8] {
+    json.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(json)
+}
+
 #[cfg(test)]
 mod tests;

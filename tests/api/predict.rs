@@ -120,3 +120,35 @@ async fn a_body_of_several_megabytes_under_the_limit_is_read_whole() {
     let answers: Vec<serde_json::Value> = response.json().await.expect("JSON");
     assert_eq!(answers.len(), 60_000);
 }
+
+#[tokio::test]
+async fn a_body_that_starts_with_a_byte_order_mark_is_read() {
+    let app = TestApp::spawn().await;
+    let with_bom = |value: &Value| {
+        let mut body = b"\xEF\xBB\xBF".to_vec();
+        body.extend(serde_json::to_vec(value).expect("json"));
+        body
+    };
+    let post = |path: &'static str, body: Vec<u8>| {
+        app.client
+            .post(app.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let answer = post("/predict/iris", with_bom(&iris_record()))
+        .await
+        .expect("POST");
+    let body = json_with_status(answer, 200).await;
+    assert_eq!(body["prediction"], "setosa", "{body}");
+    let v2 = json!({"inputs": [
+        {"name": "sepal_length", "shape": [1, 1], "datatype": "FP32", "data": [5.1]},
+        {"name": "sepal_width", "shape": [1, 1], "datatype": "FP32", "data": [3.5]},
+        {"name": "petal_length", "shape": [1, 1], "datatype": "FP32", "data": [1.4]},
+        {"name": "petal_width", "shape": [1, 1], "datatype": "FP32", "data": [0.2]}
+    ]});
+    let answer = post("/v2/models/iris/infer", with_bom(&v2))
+        .await
+        .expect("POST");
+    json_with_status(answer, 200).await;
+}
