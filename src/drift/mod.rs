@@ -203,6 +203,9 @@ struct Window {
     rows: Mutex<Rows>,
 }
 
+/// Up to this many edges a feature's bucket is found by counting, above it by binary search.
+const LINEAR_EDGES: usize = 32;
+
 struct Rows {
     /// `capacity` rows × features, row-major; row `(head + i) % capacity` is the i-th oldest.
     ring: Vec<u16>,
@@ -374,6 +377,13 @@ impl Feature {
 
     fn bucket_of_number(&self, x: f64) -> Option<usize> {
         match &self.buckets {
+            // The edges are sorted, so the bucket is how many are at most `x`. Counting them
+            // all compares without branches (vectorised); a binary search's dependent steps
+            // were about half of drift's time on a 100-row request. Long edge lists still
+            // search.
+            Buckets::Numeric(edges) if !x.is_nan() && edges.len() <= LINEAR_EDGES => {
+                Some(edges.iter().map(|&e| usize::from(e <= x)).sum())
+            }
             Buckets::Numeric(edges) if !x.is_nan() => Some(edges.partition_point(|&e| e <= x)),
             _ => None,
         }

@@ -117,3 +117,50 @@ fn rows_with_a_feature_it_cannot_read_are_left_out() {
     assert_eq!(rows.counts[0], [1, 0, 1, 0]);
     assert_eq!(rows.counts[1], [0, 2, 0]);
 }
+
+proptest::proptest! {
+    /// However the rows arrive (one at a time or in batches, around the ring many times over),
+    /// the window's counts are those of its newest `capacity` rows.
+    #[test]
+    fn the_counts_are_those_of_the_newest_rows(
+        capacity in 1usize..9,
+        batches in proptest::collection::vec(proptest::collection::vec(0.0f64..4.0, 0..7), 0..12),
+    ) {
+        let w = window(capacity);
+        let mut all = Vec::new();
+        for batch in &batches {
+            let rows = w.buckets(batch.len(), |r, feature| match feature.index {
+                0 => feature.bucket_of_number(batch[r]),
+                _ => feature.bucket_of_text("a"),
+            });
+            w.add(&rows);
+            all.extend(batch.iter().copied());
+        }
+        let newest = &all[all.len().saturating_sub(capacity)..];
+        let mut expected = vec![0u32; 4];
+        for &x in newest {
+            expected[x as usize] += 1;
+        }
+        let rows = w.rows.lock().expect("lock");
+        proptest::prop_assert_eq!(rows.len, newest.len());
+        proptest::prop_assert_eq!(&rows.counts[0], &expected);
+    }
+}
+
+proptest::proptest! {
+    /// Counting the edges at most `x` and searching for the first one above it agree, for
+    /// edge lists on both sides of the switch between the two.
+    #[test]
+    fn counting_and_searching_the_edges_agree(
+        mut edges in proptest::collection::vec(-1e3f64..1e3, 1..80),
+        xs in proptest::collection::vec(-1.1e3f64..1.1e3, 1..20),
+    ) {
+        edges.sort_by(f64::total_cmp);
+        let fractions = vec![1.0 / (edges.len() + 1) as f64; edges.len() + 1];
+        let reference = ReferenceDistribution::Numeric { edges: edges.clone(), fractions };
+        let f = Feature::new("x", 0, &reference).expect("numeric");
+        for x in xs.into_iter().chain(edges.iter().copied()) {
+            proptest::prop_assert_eq!(f.bucket_of_number(x), Some(edges.partition_point(|&e| e <= x)));
+        }
+    }
+}
