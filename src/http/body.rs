@@ -130,7 +130,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for SentJson<T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         check_json_content_type(req.headers())?;
-        let raw = RawBody::from_request(req, state).await?;
+        let mut raw = RawBody::from_request(req, state).await?;
+        raw.bytes = crate::tensor::body_without_bom(raw.bytes);
         let value = parse_json(&raw.bytes)?;
         Ok(SentJson { value, raw })
     }

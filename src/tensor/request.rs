@@ -23,7 +23,7 @@ pub fn decode_request(
 impl InferenceRequest {
     /// Parses the JSON part of a request body.
     pub fn from_json(json: &[u8]) -> Result<InferenceRequest, TensorError> {
-        serde_json::from_slice(super::without_bom(json)).map_err(TensorError::MalformedJson)
+        serde_json::from_slice(json).map_err(TensorError::MalformedJson)
     }
 
     /// Decodes every input in order. Binary inputs take their bytes from the front of

@@ -470,3 +470,47 @@ async fn async_mode_writes_every_row_without_holding_the_responses() {
     }
     assert_eq!(count(&path), expected);
 }
+
+#[tokio::test]
+async fn bodies_sent_with_a_byte_order_mark_are_kept_as_the_json_that_was_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config, path) = audited(dir.path(), AuditMode::Durable);
+    let app = TestApp::spawn_with(config).await;
+    let post = |route: &'static str, value: Value| {
+        let mut body = b"\xEF\xBB\xBF".to_vec();
+        body.extend(serde_json::to_vec(&value).expect("json"));
+        app.client
+            .post(app.url(route))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let large: Vec<[f64; 4]> = (0..200)
+        .map(|i| [5.0 + (i % 9) as f64 / 10.0, 3.0, 1.4, 0.2])
+        .collect();
+    for (route, body) in [
+        ("/predict/iris", iris_record()),
+        ("/predict/iris", json!([iris_record(), iris_record()])),
+        (
+            "/v2/models/iris/infer",
+            json!({"inputs": v2_inputs(&large[..2])}),
+        ),
+        (
+            "/v2/models/iris/infer",
+            json!({"inputs": v2_inputs(&large)}),
+        ),
+    ] {
+        json_with_status(post(route, body).await.expect("POST"), 200).await;
+    }
+    let read = read_back(&path, 1_000);
+    assert_eq!(read.len(), 1 + 2 + 2 + 200);
+    for row in &read {
+        assert!(
+            row["features"].is_object() || row["features"].is_array(),
+            "{row}"
+        );
+    }
+    let first: Vec<Vec<Value>> = rows(&path, "SELECT features FROM predictions LIMIT 1");
+    let features: Value = serde_json::from_str(first[0][0].as_str().expect("text")).expect("JSON");
+    assert_eq!(features, iris_record());
+}

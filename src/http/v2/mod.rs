@@ -167,6 +167,12 @@ async fn run_infer(
 ) -> Result<Scored<(Bytes, Option<usize>)>, ApiError> {
     let model = state.repository.get(name, version)?;
     infer::check_content_type(headers)?;
+    // A JSON body may start with a byte order mark; a binary one's header length counts
+    // from its first byte, so it is read as sent.
+    let bytes = match infer::is_binary(headers) {
+        true => bytes,
+        false => crate::tensor::body_without_bom(bytes),
+    };
     let call = infer::decode(&model, headers, &bytes)?;
     // The tensors own their elements: the body lives on only for the audit trail, which keeps
     // it as sent.
