@@ -131,7 +131,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for SentJson<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         check_json_content_type(req.headers())?;
         let mut raw = RawBody::from_request(req, state).await?;
-        raw.bytes = crate::tensor::body_without_bom(raw.bytes);
+        raw.bytes = without_bom(raw.bytes);
         let value = parse_json(&raw.bytes)?;
         Ok(SentJson { value, raw })
     }
@@ -161,8 +161,22 @@ pub fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// The UTF-8 byte order mark, which some clients (PowerShell, editors saving request files)
+/// put before a JSON document and which JSON parsers refuse.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A JSON body without its leading byte order mark, sharing its memory. The body itself is
+/// cut, not just the text handed to the parser: the audit trail keeps a body as sent, and
+/// what it keeps must be the JSON that was read.
+pub fn without_bom(body: Bytes) -> Bytes {
+    if body.starts_with(BOM) {
+        body.slice(BOM.len()..)
+    } else {
+        body
+    }
+}
+
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let bytes = crate::tensor::without_bom(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadRequest(
             "the request body is empty; send a JSON document".into(),

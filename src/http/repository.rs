@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::admin::Admin;
-use super::body::{RawBody, check_json_content_type, parse_json};
+use super::body::{RawBody, check_json_content_type, parse_json, without_bom};
 use super::error::ApiError;
 use super::path::ApiPath;
 use super::state::AppState;
@@ -145,7 +145,7 @@ fn optional_json<T: Default + serde::de::DeserializeOwned>(raw: &RawBody) -> Res
         return Ok(T::default());
     }
     check_json_content_type(&raw.headers)?;
-    parse_json(&raw.bytes)
+    parse_json(&without_bom(raw.bytes.clone()))
 }
 
 /// Runs repository work (file I/O, ONNX Runtime) on a blocking thread.

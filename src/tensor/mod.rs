@@ -32,24 +32,5 @@ pub use wire::{
     InferenceRequest, InferenceResponse, Parameters, RequestInput, RequestedOutput, ResponseOutput,
 };
 
-/// The UTF-8 byte order mark, which some clients (PowerShell, editors saving request files)
-/// put before a JSON document and which JSON parsers refuse.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// `json` without a leading byte order mark ([`BOM`]).
-pub fn without_bom(json: &[u8]) -> &[u8] {
-    json.strip_prefix(BOM).unwrap_or(json)
-}
-
-/// A JSON body without its leading byte order mark, sharing its memory: what the audit trail
-/// keeps of a body as sent must be the JSON that was read.
-pub fn body_without_bom(body: bytes::Bytes) -> bytes::Bytes {
-    if body.starts_with(BOM) {
-        body.slice(BOM.len()..)
-    } else {
-        body
-    }
-}
-
 #[cfg(test)]
 mod tests;

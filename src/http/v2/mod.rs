@@ -171,7 +171,7 @@ async fn run_infer(
     // from its first byte, so it is read as sent.
     let bytes = match infer::is_binary(headers) {
         true => bytes,
-        false => crate::tensor::body_without_bom(bytes),
+        false => super::body::without_bom(bytes),
     };
     let call = infer::decode(&model, headers, &bytes)?;
     // The tensors own their elements: the body lives on only for the audit trail, which keeps
