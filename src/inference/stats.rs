@@ -18,8 +18,7 @@ pub struct Tally {
 impl Tally {
     fn add(&self, took: Duration) {
         self.count.fetch_add(1, Ordering::Relaxed);
-        let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
-        self.ns.fetch_add(ns, Ordering::Relaxed);
+        self.ns.fetch_add(nanos(took), Ordering::Relaxed);
     }
 
     /// `(count, ns)` now.
@@ -37,8 +36,9 @@ pub struct ModelStats {
     pub success: Tally,
     /// Requests whose inference failed (refused inputs included).
     pub fail: Tally,
-    /// Time successful requests waited for a session (and for their batch).
-    pub queue: Tally,
+    /// Nanoseconds successful requests waited for a session (and for their batch); every
+    /// success waited once, so its count is `success`'s.
+    queue_ns: AtomicU64,
     /// Graph executions and their time (a coalesced batch is one).
     pub executions: Tally,
     /// Rows predicted by successful requests.
@@ -50,7 +50,7 @@ pub struct ModelStats {
 impl ModelStats {
     pub fn succeeded(&self, rows: usize, took: Duration, queued: Duration) {
         self.success.add(took);
-        self.queue.add(queued);
+        self.queue_ns.fetch_add(nanos(queued), Ordering::Relaxed);
         self.rows.fetch_add(rows as u64, Ordering::Relaxed);
         self.touch();
     }
@@ -62,6 +62,11 @@ impl ModelStats {
 
     pub fn executed(&self, ran: Duration) {
         self.executions.add(ran);
+    }
+
+    /// `(count, ns)` of the successful requests' waits.
+    pub fn queue(&self) -> (u64, u64) {
+        (self.success.read().0, self.queue_ns.load(Ordering::Relaxed))
     }
 
     pub fn rows(&self) -> u64 {
@@ -80,6 +85,10 @@ impl ModelStats {
     }
 }
 
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,7 +102,7 @@ mod tests {
         stats.failed(Duration::from_micros(2));
         stats.executed(Duration::from_micros(4));
         assert_eq!(stats.success.read(), (2, 12_000));
-        assert_eq!(stats.queue.read(), (2, 1_000));
+        assert_eq!(stats.queue(), (2, 1_000));
         assert_eq!(stats.fail.read(), (1, 2_000));
         assert_eq!(stats.executions.read(), (1, 4_000));
         assert_eq!(stats.rows(), 5);

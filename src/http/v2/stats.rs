@@ -72,7 +72,7 @@ pub fn of(model: &LoadedModel) -> ModelStatistics {
         inference_stats: InferenceStatistics {
             success: stats.success.read().into(),
             fail: stats.fail.read().into(),
-            queue: stats.queue.read().into(),
+            queue: stats.queue().into(),
             compute_input: Duration::default(),
             compute_infer: executions.into(),
             compute_output: Duration::default(),
