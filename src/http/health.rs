@@ -189,6 +189,7 @@ pub async fn server_metadata() -> Json<ServerMetadata> {
         version: env!("CARGO_PKG_VERSION"),
         extensions: vec![
             "binary_tensor_data",
+            "classification",
             "model_repository",
             "model_configuration",
             "statistics",

@@ -161,6 +161,8 @@ pub enum TensorError {
         index: usize,
         len: usize,
     },
+    #[error("output '{output}' cannot be answered as classifications: {reason}")]
+    NotClassifiable { output: String, reason: String },
     #[error("cannot serialize the inference response: {0}")]
     Serialize(#[source] serde_json::Error),
 }

@@ -15,6 +15,7 @@
 //!   JSON (they travel fine in binary), and FP16/BF16 travel only in binary.
 
 mod binary;
+mod classification;
 mod data;
 mod error;
 mod json;
@@ -24,6 +25,7 @@ mod wire;
 
 pub(crate) use binary::encode as encode_binary;
 pub use binary::{parse_header_length, split_body};
+pub use classification::top_k as classifications;
 pub use data::{Tensor, TensorData};
 pub use error::TensorError;
 pub use request::decode_request;

@@ -44,12 +44,7 @@ impl InferenceRequest {
     /// How the output named `output` must be encoded: an explicit `binary_data` on the
     /// requested output wins, then the request's `binary_data_output`, else JSON.
     pub fn output_encoding(&self, output: &str) -> Result<OutputEncoding, TensorError> {
-        let requested = self
-            .outputs
-            .iter()
-            .flatten()
-            .find(|o| o.name == output)
-            .and_then(|o| o.parameters.as_ref());
+        let requested = self.requested_parameters(output);
         let explicit = match requested {
             Some(p) => bool_parameter(p, "binary_data", || format!("output '{output}'"))?,
             None => None,
@@ -62,6 +57,35 @@ impl InferenceRequest {
             Some(true) => OutputEncoding::Binary,
             Some(false) | None => OutputEncoding::Json,
         })
+    }
+
+    /// The `parameters` of the requested output named `output`, if the client listed it with
+    /// some.
+    fn requested_parameters(&self, output: &str) -> Option<&Parameters> {
+        self.outputs
+            .iter()
+            .flatten()
+            .find(|o| o.name == output)
+            .and_then(|o| o.parameters.as_ref())
+    }
+
+    /// How many classifications the client asked for on output `output` (Triton's
+    /// `"classification": k`); `None` when it asked for the tensor itself (absent, or 0 as
+    /// tritonclient's default `class_count` means).
+    pub fn output_classification(&self, output: &str) -> Result<Option<usize>, TensorError> {
+        let requested = self.requested_parameters(output);
+        let Some(value) = requested.and_then(|p| p.get("classification")) else {
+            return Ok(None);
+        };
+        let count = value
+            .as_u64()
+            .and_then(|k| usize::try_from(k).ok())
+            .ok_or_else(|| TensorError::InvalidParameter {
+                location: format!("output '{output}'"),
+                parameter: "classification",
+                expected: "a number of classes (an integer, 0 or more)",
+            })?;
+        Ok((count > 0).then_some(count))
     }
 }
 

@@ -208,3 +208,29 @@ def test_answers_equal_the_trainers_expected_outputs(client, binary):
     rows, prices = expected_predictions("housing")
     result = infer(client, "housing", rows, binary, outputs=None if binary else ["variable"])
     np.testing.assert_allclose(result.as_numpy("variable").reshape(-1), prices, rtol=1e-4)
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["json", "binary"])
+def test_class_count_gives_tritons_classification_strings(client, iris_rows, binary):
+    """`InferRequestedOutput(class_count=k)`: the k most probable classes of each row, as
+    `value:index:label`, in the order and with the values of the probabilities themselves."""
+    rows = iris_rows[:12]
+    probabilities = infer(client, "iris", rows, binary, ["probabilities"]).as_numpy("probabilities")
+    requested = [httpclient.InferRequestedOutput("probabilities", binary_data=binary, class_count=2)]
+    result = client.infer("iris", build_inputs(client, "iris", rows, binary), outputs=requested)
+    classes = result.as_numpy("probabilities")
+    assert classes.shape == (len(rows), 2)
+    for row, top in zip(probabilities, classes):
+        order = np.argsort(-row, kind="stable")[:2]
+        for rank, element in enumerate(top):
+            text = element.decode() if isinstance(element, bytes) else element
+            value, index, label = text.split(":")
+            assert int(index) == order[rank]
+            assert label == ["setosa", "versicolor", "virginica"][order[rank]]
+            assert float(value) == pytest.approx(row[order[rank]], abs=1e-6)
+
+
+def test_class_count_on_a_string_output_is_refused(client, iris_rows):
+    requested = [httpclient.InferRequestedOutput("label", class_count=1)]
+    with pytest.raises(InferenceServerException, match="label"):
+        client.infer("iris", build_inputs(client, "iris", iris_rows[:1], True), outputs=requested)

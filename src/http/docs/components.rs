@@ -93,6 +93,11 @@ pub(super) const WIRE_DESCRIPTIONS: &[(&str, &str, &str)] = &[
         "`binary_data_size`: the input's bytes follow the JSON in binary form.",
     ),
     ("RequestedOutput", "name", "A model output name."),
+    (
+        "RequestedOutput",
+        "parameters",
+        "`binary_data`: this output in binary form (true) or as JSON `data` (false). `classification`: answer the output's k highest elements per batch item instead, as BYTES strings `\"<value>:<index>[:<label>]\"` (shape `[batch, k]`; k is cut to the classes there are).",
+    ),
 ];
 
 /// Applies [`WIRE_DESCRIPTIONS`], and shows the datatype names on request inputs.

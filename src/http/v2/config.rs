@@ -58,11 +58,7 @@ pub struct InstanceGroup {
 /// The configuration of `model`.
 pub fn describe(model: &LoadedModel) -> ModelConfigResponse {
     let signature = &model.signature;
-    let max_batch_size = match signature.max_batch {
-        Some(fixed) => fixed,
-        None if model.rows_everywhere() && all_dynamic_first(model) => model.batching.max_rows,
-        None => 0,
-    };
+    let max_batch_size = max_batch_size(model);
     let dims = |spec: &TensorSpec| match max_batch_size {
         0 => spec.shape.clone(),
         _ => spec.shape.iter().skip(1).copied().collect(),
@@ -91,6 +87,15 @@ pub fn describe(model: &LoadedModel) -> ModelConfigResponse {
             count: model.pool.size(),
             kind: "KIND_CPU",
         }],
+    }
+}
+
+/// Triton's `max_batch_size` for `model`: above 0 when its first dimensions are the batch.
+pub fn max_batch_size(model: &LoadedModel) -> usize {
+    match model.signature.max_batch {
+        Some(fixed) => fixed,
+        None if model.rows_everywhere() && all_dynamic_first(model) => model.batching.max_rows,
+        None => 0,
     }
 }
 

@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::contract::DataType;
 use crate::http::body::check_json_content_type;
 use crate::http::error::ApiError;
 use crate::inference::Outputs;
@@ -12,6 +13,8 @@ use crate::repository::LoadedModel;
 use crate::tensor::{
     self, EncodedResponse, InferenceRequest, OutputEncoding, ResponseBuilder, Tensor, TensorError,
 };
+
+use super::config;
 
 /// Triton's binary extension header: the byte length of the JSON part of a body.
 const INFERENCE_HEADER: &str = "inference-header-content-length";
@@ -29,7 +32,15 @@ pub struct InferCall {
 pub struct OutputPlan {
     /// The outputs the client listed; `None` when it listed none (then all are sent).
     requested: Option<Vec<String>>,
-    encodings: Vec<(String, OutputEncoding)>,
+    outputs: Vec<PlannedOutput>,
+}
+
+/// One output of the response, as the client asked for it.
+struct PlannedOutput {
+    name: String,
+    encoding: OutputEncoding,
+    /// Triton's classification extension: answer the `k` highest elements per batch item.
+    classification: Option<usize>,
 }
 
 impl OutputPlan {
@@ -51,15 +62,22 @@ impl OutputPlan {
             .into_iter()
             .filter(|n| listed.is_empty() || listed.contains(n))
             .collect();
-        let encodings = names
+        let outputs = names
             .iter()
-            .map(|&n| Ok((n.to_string(), request.output_encoding(n)?)))
-            .collect::<Result<Vec<_>, TensorError>>()?;
+            .map(|&name| {
+                let classification = request.output_classification(name)?;
+                if classification.is_some() {
+                    check_classifiable(model, name)?;
+                }
+                Ok(PlannedOutput {
+                    name: name.to_string(),
+                    encoding: request.output_encoding(name)?,
+                    classification,
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
         let requested = (!listed.is_empty()).then(|| names.iter().map(|&n| n.into()).collect());
-        Ok(OutputPlan {
-            requested,
-            encodings,
-        })
+        Ok(OutputPlan { requested, outputs })
     }
 
     /// The outputs to ask the run for.
@@ -67,11 +85,20 @@ impl OutputPlan {
         self.requested.clone()
     }
 
-    fn encoding(&self, output: &str) -> Option<OutputEncoding> {
-        self.encodings
-            .iter()
-            .find(|(name, _)| name == output)
-            .map(|&(_, encoding)| encoding)
+    fn output(&self, name: &str) -> Option<&PlannedOutput> {
+        self.outputs.iter().find(|o| o.name == name)
+    }
+}
+
+/// Classifications rank numbers: an output of strings or booleans is refused before anything
+/// runs.
+fn check_classifiable(model: &LoadedModel, name: &str) -> Result<(), ApiError> {
+    let datatype = model.output(name).map(|o| o.tensor.datatype);
+    match datatype {
+        Some(d @ (DataType::Bytes | DataType::Bool)) => Err(ApiError::BadRequest(format!(
+            "output `{name}` is {d}, which has no order: `classification` needs a numeric output"
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -138,11 +165,19 @@ pub fn encode(
 ) -> Result<EncodedResponse, ApiError> {
     let mut builder = ResponseBuilder::new(&model.name, Some(model.version.to_string()), id);
     for (name, output) in outputs {
-        if let Some(encoding) = plan.encoding(name) {
-            builder
-                .push(output.tensor(), encoding)
-                .map_err(encoding_error)?;
-        }
+        let Some(planned) = plan.output(name) else {
+            continue;
+        };
+        let pushed = match planned.classification {
+            None => builder.push(output.tensor(), planned.encoding),
+            Some(count) => {
+                let batched = config::max_batch_size(model) > 0;
+                let labels = model.output(name).and_then(|o| o.classes.as_deref());
+                tensor::classifications(output.tensor(), count, batched, labels)
+                    .and_then(|classes| builder.push(&classes, planned.encoding))
+            }
+        };
+        pushed.map_err(encoding_error)?;
     }
     builder.finish().map_err(encoding_error)
 }
@@ -151,9 +186,9 @@ pub fn encode(
 /// going wrong while encoding is the server's fault.
 fn encoding_error(e: TensorError) -> ApiError {
     match e {
-        TensorError::NotJsonRepresentable { .. } | TensorError::BinaryOnly { .. } => {
-            ApiError::BadRequest(e.to_string())
-        }
+        TensorError::NotJsonRepresentable { .. }
+        | TensorError::BinaryOnly { .. }
+        | TensorError::NotClassifiable { .. } => ApiError::BadRequest(e.to_string()),
         other => ApiError::Internal(other.to_string()),
     }
 }

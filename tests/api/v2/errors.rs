@@ -251,3 +251,29 @@ async fn a_misspelt_config_setting_fails_the_load_with_its_name() {
         "{info}"
     );
 }
+
+#[tokio::test]
+async fn classification_of_strings_or_with_a_bad_count_is_400() {
+    let app = TestApp::spawn().await;
+    let mut request = iris_request(&[SETOSA]);
+    request["outputs"] = json!([{"name": "label", "parameters": {"classification": 1}}]);
+    let message = error_of(app.post_json("/v2/models/iris/infer", &request).await, 400).await;
+    assert!(
+        message.contains("label") && message.contains("BYTES"),
+        "{message}"
+    );
+    for count in [json!(-1), json!(1.5), json!("2")] {
+        request["outputs"] =
+            json!([{"name": "probabilities", "parameters": {"classification": count}}]);
+        let message = error_of(app.post_json("/v2/models/iris/infer", &request).await, 400).await;
+        assert!(message.contains("classification"), "{message}");
+    }
+    // 0 is tritonclient's "no classification": the tensor itself.
+    request["outputs"] = json!([{"name": "probabilities", "parameters": {"classification": 0}}]);
+    let body = crate::helpers::json_with_status(
+        app.post_json("/v2/models/iris/infer", &request).await,
+        200,
+    )
+    .await;
+    assert_eq!(body["outputs"][0]["datatype"], "FP32");
+}

@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use super::{
-    BinaryResponse, HEADER_LENGTH, IRIS_FEATURES, SETOSA, VIRGINICA, bytes_elements, f32_bytes,
-    housing_inputs, iris_request, post_binary, read_bytes_elements, read_f32,
+    BinaryResponse, CLASSES, HEADER_LENGTH, IRIS_FEATURES, SETOSA, VIRGINICA, bytes_elements,
+    f32_bytes, housing_inputs, iris_request, post_binary, read_bytes_elements, read_f32,
 };
 use crate::helpers::{TestApp, committed_models, housing_record, json_with_status};
 
@@ -222,4 +222,57 @@ async fn binary_bytes_inputs_score_housing_like_the_record_api() {
         ((f64::from(price[0]) - expected) / expected).abs() < 1e-4,
         "{price:?} vs {expected}"
     );
+}
+
+#[tokio::test]
+async fn classification_answers_the_top_classes_of_each_row_with_their_labels() {
+    let app = TestApp::spawn().await;
+    let mut request = iris_request(&[SETOSA, VIRGINICA]);
+    request["outputs"] = json!([{"name": "probabilities"}]);
+    let raw = json_with_status(app.post_json("/v2/models/iris/infer", &request).await, 200).await;
+    let probabilities: Vec<f64> = raw["outputs"][0]["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
+
+    request["outputs"] = json!([{"name": "probabilities", "parameters": {"classification": 2}}]);
+    let body = json_with_status(app.post_json("/v2/models/iris/infer", &request).await, 200).await;
+    let output = &body["outputs"][0];
+    assert_eq!(
+        (&output["name"], &output["datatype"], &output["shape"]),
+        (&json!("probabilities"), &json!("BYTES"), &json!([2, 2]))
+    );
+    let classes: Vec<&str> = output["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for (row, pair) in classes.chunks(2).enumerate() {
+        let row_probabilities = &probabilities[row * 3..row * 3 + 3];
+        let mut expected: Vec<usize> = (0..3).collect();
+        expected.sort_by(|&a, &b| row_probabilities[b].total_cmp(&row_probabilities[a]));
+        for (rank, text) in pair.iter().enumerate() {
+            let parts: Vec<&str> = text.split(':').collect();
+            let index = expected[rank];
+            assert_eq!(parts[1], index.to_string(), "{text}");
+            assert_eq!(parts[2], CLASSES[index], "{text}");
+            let value: f64 = parts[0].parse().expect("a number");
+            assert!((value - row_probabilities[index]).abs() < 1e-6, "{text}");
+            assert_eq!(parts[0].split('.').nth(1).map(str::len), Some(6), "{text}");
+        }
+    }
+    assert!(classes[0].ends_with(":0:setosa") && classes[2].ends_with(":2:virginica"));
+
+    // In binary form, and more classes than there are: cut to three.
+    request["outputs"] = json!([{"name": "probabilities",
+                                 "parameters": {"classification": 5, "binary_data": true}}]);
+    let BinaryResponse { header, tail } =
+        BinaryResponse::read(app.post_json("/v2/models/iris/infer", &request).await).await;
+    assert_eq!(header["outputs"][0]["shape"], json!([2, 3]));
+    let strings = read_bytes_elements(&tail);
+    assert_eq!(strings.len(), 6);
+    assert!(strings[0].ends_with(":setosa") && strings[3].ends_with(":virginica"));
 }
