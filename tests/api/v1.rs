@@ -316,3 +316,50 @@ async fn reading_a_predict_path_is_405_with_allow_post() {
     }
     assert_eq!(app.get("/v1/models/iris").await.status(), 200);
 }
+
+#[tokio::test]
+async fn metadata_gives_the_signature_as_tf_serving_writes_it() {
+    let app = TestApp::spawn().await;
+    let body = json_with_status(app.get("/v1/models/iris/metadata").await, 200).await;
+    assert_eq!(
+        body["model_spec"],
+        json!({"name": "iris", "signature_name": "", "version": "1"})
+    );
+    let signature = &body["metadata"]["signature_def"]["signature_def"]["serving_default"];
+    assert_eq!(signature["method_name"], "tensorflow/serving/predict");
+    let inputs = signature["inputs"].as_object().expect("inputs by name");
+    let names: Vec<&str> = inputs.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        ["petal_length", "petal_width", "sepal_length", "sepal_width"]
+    );
+    assert_eq!(
+        inputs["sepal_length"],
+        json!({"name": "sepal_length", "dtype": "DT_FLOAT", "tensor_shape": {
+            "dim": [{"size": "-1", "name": ""}, {"size": "1", "name": ""}], "unknown_rank": false}})
+    );
+    assert_eq!(signature["outputs"]["label"]["dtype"], "DT_STRING");
+    assert_eq!(
+        signature["outputs"]["probabilities"]["tensor_shape"]["dim"][1]["size"],
+        "3"
+    );
+
+    // The housing model's string features are DT_STRING; a version can be named.
+    let housing =
+        json_with_status(app.get("/v1/models/housing/versions/1/metadata").await, 200).await;
+    let inputs = housing["metadata"]["signature_def"]["signature_def"]["serving_default"]["inputs"]
+        .as_object()
+        .expect("inputs");
+    let strings = inputs
+        .values()
+        .filter(|i| i["dtype"] == "DT_STRING")
+        .count();
+    assert_eq!((inputs.len(), strings), (15, 6));
+
+    for path in [
+        "/v1/models/nope/metadata",
+        "/v1/models/iris/versions/9/metadata",
+    ] {
+        error_of(app.get(path).await, 404).await;
+    }
+}

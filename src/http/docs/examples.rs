@@ -218,6 +218,31 @@ pub fn v1_status() -> Value {
     ]})
 }
 
+pub fn v1_metadata() -> Value {
+    let tensor = |name: &str, dtype: &str, dims: &[&str]| {
+        let dim: Vec<Value> = dims
+            .iter()
+            .map(|size| json!({"size": size, "name": ""}))
+            .collect();
+        json!({"name": name, "dtype": dtype, "tensor_shape": {"dim": dim, "unknown_rank": false}})
+    };
+    let inputs: serde_json::Map<String, Value> = IRIS_FEATURES
+        .iter()
+        .map(|name| (name.to_string(), tensor(name, "DT_FLOAT", &["-1", "1"])))
+        .collect();
+    json!({
+        "model_spec": {"name": "iris", "signature_name": "", "version": "1"},
+        "metadata": {"signature_def": {"signature_def": {"serving_default": {
+            "inputs": inputs,
+            "outputs": {
+                "label": tensor("label", "DT_STRING", &["-1"]),
+                "probabilities": tensor("probabilities", "DT_FLOAT", &["-1", "3"])
+            },
+            "method_name": "tensorflow/serving/predict"
+        }}}}
+    })
+}
+
 pub fn mlflow() -> Vec<Example> {
     vec![
         example(

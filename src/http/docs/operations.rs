@@ -119,6 +119,12 @@ const V1_STATUS: Reply = Reply::Json {
     schema: schema::<V1ModelStatus>,
     example: ex::v1_status,
 };
+const V1_METADATA: Reply = Reply::Json {
+    status: 200,
+    description: "The model's signature as TF-Serving writes it: one signature, `serving_default`, with every input and output (sizes are strings; -1 is dynamic).",
+    schema: schema::<crate::http::v1::MetadataResponse>,
+    example: ex::v1_metadata,
+};
 const MLFLOW: Reply = Reply::Json {
     status: 200,
     description: "One prediction per row, in order.",
@@ -591,6 +597,28 @@ pub const OPERATIONS: &[Operation] = &[
         description: "The state of one version of the model.",
         body: None,
         replies: &[V1_STATUS, NO_MODEL],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/v1/models/{name}/metadata",
+        id: "v1ModelMetadata",
+        tag: Tag::V1,
+        summary: "Model signature (TF-Serving metadata)",
+        description: "The newest loaded version's inputs and outputs, with TensorFlow's type names, for clients that read TF-Serving's `GetModelMetadata`.",
+        body: None,
+        replies: &[V1_METADATA, NO_MODEL, NOT_READY],
+        admin: false,
+    },
+    Operation {
+        method: Method::Get,
+        path: "/v1/models/{name}/versions/{version}/metadata",
+        id: "v1ModelVersionMetadata",
+        tag: Tag::V1,
+        summary: "Model version signature",
+        description: "As `GET /v1/models/{name}/metadata`, for the version named.",
+        body: None,
+        replies: &[V1_METADATA, NO_MODEL, NOT_READY],
         admin: false,
     },
     Operation {

@@ -1,8 +1,13 @@
 //! TF-Serving / KServe V1 routes: `POST /v1/models/{name}[/versions/{v}]:predict` in row
-//! (`instances`) or column (`inputs`) format, and `GET /v1/models/{name}[/versions/{v}]` status.
+//! (`instances`) or column (`inputs`) format, `GET /v1/models/{name}[/versions/{v}]` status,
+//! and the signature at `…/metadata` (metadata.rs).
 //!
 //! The verb is part of the last path segment (`iris:predict`), so the routes capture that
 //! segment whole and split it at its last `:`.
+
+mod metadata;
+
+pub use metadata::MetadataResponse;
 
 use std::sync::Arc;
 
@@ -33,6 +38,11 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/v1/models/{name}/versions/{version}",
             get(version_status).post(predict_version),
+        )
+        .route("/v1/models/{name}/metadata", get(metadata::metadata))
+        .route(
+            "/v1/models/{name}/versions/{version}/metadata",
+            get(metadata::version_metadata),
         )
 }
 
