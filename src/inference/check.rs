@@ -132,7 +132,7 @@ fn check_strings(tensor: &Tensor) -> Result<(), InferError> {
 pub fn expected_json(datatype: DataType) -> &'static str {
     match datatype {
         DataType::Bool => "true or false",
-        DataType::Bytes => "a string",
+        DataType::Bytes => "a string (or {\"b64\": \"…\"} for bytes that are not text)",
         DataType::Fp16 | DataType::Bf16 | DataType::Fp32 | DataType::Fp64 => "a number",
         _ => "an integer",
     }

@@ -264,7 +264,11 @@ impl<'s> Column<'s> {
                 d.push(narrowed);
             }
             TensorData::F64(d) => d.push(v.as_f64().ok_or_else(wrong)?),
-            TensorData::Bytes(d) => d.push(v.as_str().ok_or_else(wrong)?.as_bytes().to_vec()),
+            TensorData::Bytes(d) => d.push(match v {
+                Value::String(text) => text.as_bytes().to_vec(),
+                Value::Object(wrapped) => b64_element(wrapped).ok_or_else(wrong)??,
+                _ => return Err(wrong()),
+            }),
             TensorData::F16(_) | TensorData::BF16(_) => {
                 return Err(format!(
                     "{} inputs are only accepted as binary tensors (KServe V2)",
@@ -293,6 +297,21 @@ impl<'s> Column<'s> {
         Tensor::new(name.clone(), shape, self.data)
             .map_err(|e| RecordError(format!("feature `{name}`: {e}")))
     }
+}
+
+/// TF-Serving's convention for bytes that are not text: `{"b64": "<base64>"}`. `None` when
+/// the object is not that; an error when its text is not base64.
+fn b64_element(object: &Map<String, Value>) -> Option<Result<Vec<u8>, String>> {
+    use base64::Engine;
+    let text = match (object.len(), object.get("b64")) {
+        (1, Some(Value::String(text))) => text,
+        _ => return None,
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text))
+        .map_err(|e| format!("`b64` holds no base64 text ({e})"));
+    Some(decoded)
 }
 
 /// The per-row shape of `value` for an input whose inner dimensions are `inner` (-1: any).
@@ -461,5 +480,28 @@ mod tests {
             got,
             ["0.1", "141362.83", "1e-7", "3.0", "null", "3.4028235e+38"]
         );
+    }
+
+    #[test]
+    fn b64_objects_decode_with_or_without_padding_and_nothing_else_is_one() {
+        let object = |v: Value| match v {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        let decode = |v: Value| b64_element(&object(v));
+        assert_eq!(
+            decode(serde_json::json!({"b64": "AP8="})).and_then(Result::ok),
+            Some(vec![0, 255])
+        );
+        assert_eq!(
+            decode(serde_json::json!({"b64": "AP8"})).and_then(Result::ok),
+            Some(vec![0, 255])
+        );
+        assert!(matches!(
+            decode(serde_json::json!({"b64": "*"})),
+            Some(Err(_))
+        ));
+        assert!(decode(serde_json::json!({"b64": "AP8=", "other": 1})).is_none());
+        assert!(decode(serde_json::json!({"b64": 3})).is_none());
     }
 }

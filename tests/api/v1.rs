@@ -363,3 +363,48 @@ async fn metadata_gives_the_signature_as_tf_serving_writes_it() {
         error_of(app.get(path).await, 404).await;
     }
 }
+
+#[tokio::test]
+async fn string_features_may_come_as_tf_serving_b64_objects() {
+    let app = TestApp::spawn().await;
+    let plain = housing_record();
+    let mut wrapped = plain.clone();
+    // "electric" and "septic", base64-encoded as TF-Serving clients send bytes.
+    wrapped["fuel"] = json!({"b64": "ZWxlY3RyaWM="});
+    wrapped["sewer"] = json!({"b64": "c2VwdGlj"});
+    let expected = json_with_status(
+        app.post_json("/v1/models/housing:predict", &json!({"instances": [plain]}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (&plain["fuel"], &plain["sewer"]),
+        (&json!("electric"), &json!("septic"))
+    );
+    let answer = json_with_status(
+        app.post_json(
+            "/v1/models/housing:predict",
+            &json!({"instances": [wrapped.clone()]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(answer, expected);
+
+    wrapped["fuel"] = json!({"b64": "not base64!"});
+    let message = error_of(
+        app.post_json(
+            "/v1/models/housing:predict",
+            &json!({"instances": [wrapped]}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(
+        message.contains("fuel") && message.contains("b64"),
+        "{message}"
+    );
+}
