@@ -35,6 +35,26 @@ pub fn decode(bytes: &[u8]) -> Result<ModelProto, GraphError> {
     Ok(model)
 }
 
+/// The graph inputs declared without a shape: tensors of any rank. ONNX Runtime describes such
+/// an input with the empty shape of a scalar; only the graph tells the two apart (a scalar
+/// has a shape with no dimensions, an input of any rank has no shape at all).
+pub fn unranked_inputs(model: &ModelProto) -> HashSet<String> {
+    let Some(graph) = &model.graph else {
+        return HashSet::new();
+    };
+    graph
+        .input
+        .iter()
+        .filter(|input| {
+            matches!(
+                input.r#type.as_ref().and_then(|t| t.value.as_ref()),
+                Some(proto::type_proto::Value::TensorType(tensor)) if tensor.shape.is_none()
+            )
+        })
+        .filter_map(|input| input.name.clone())
+        .collect()
+}
+
 /// A value a graph input is known to accept, found in the category list of an encoder that
 /// consumes it (OneHotEncoder, LabelEncoder, CategoryMapper…).
 #[derive(Debug, Clone, PartialEq)]
@@ -146,6 +166,33 @@ mod tests {
         let known = known_input_values(&model);
         assert_eq!(known.get("colour"), Some(&KnownValue::String("red".into())));
         assert_eq!(known.get("size"), None);
+    }
+
+    #[test]
+    fn an_input_without_a_shape_is_unranked_and_a_scalar_is_not() {
+        use super::proto::{TensorShapeProto, TypeProto, type_proto};
+        let input = |name: &str, shape: Option<TensorShapeProto>| ValueInfoProto {
+            name: Some(name.into()),
+            r#type: Some(TypeProto {
+                value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                    elem_type: Some(1),
+                    shape,
+                })),
+                denotation: None,
+            }),
+            ..Default::default()
+        };
+        let model = ModelProto {
+            graph: Some(GraphProto {
+                input: vec![
+                    input("any", None),
+                    input("scalar", Some(TensorShapeProto::default())),
+                ],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(unranked_inputs(&model), HashSet::from(["any".to_string()]));
     }
 
     #[test]

@@ -47,6 +47,12 @@ pub fn check_inputs(model: &LoadedModel, inputs: &[Tensor]) -> Result<usize, Inf
             ));
         }
         let shape = tensor.shape();
+        // An input the graph declares without a shape takes any; its dimensions say nothing
+        // about the records either.
+        if model.signature.takes_any_rank(&spec.name) {
+            check_values(model, tensor)?;
+            continue;
+        }
         if shape.len() != spec.shape.len() {
             return invalid(format!(
                 "input `{}` has shape {:?}, the model expects {:?} (-1: any size)",
@@ -79,15 +85,21 @@ pub fn check_inputs(model: &LoadedModel, inputs: &[Tensor]) -> Result<usize, Inf
                 None => batch = Some(rows),
             }
         }
-        if !model.accepts_non_finite() {
-            check_finite(tensor)?;
-        }
-        check_strings(tensor)?;
+        check_values(model, tensor)?;
     }
     if spec_is_batched(model) && batch == Some(0) {
         return invalid("the request has no rows".to_string());
     }
     Ok(batch.unwrap_or(1))
+}
+
+/// The elements' own checks: finite numbers (unless the model accepts others), strings ONNX
+/// can hold.
+fn check_values(model: &LoadedModel, tensor: &Tensor) -> Result<(), InferError> {
+    if !model.accepts_non_finite() {
+        check_finite(tensor)?;
+    }
+    check_strings(tensor)
 }
 
 fn spec_is_batched(model: &LoadedModel) -> bool {

@@ -34,7 +34,7 @@ pub fn tensors_from_records(
 ) -> Result<Vec<Tensor>, RecordError> {
     let inputs = &model.signature.inputs;
     let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
-    let mut columns: Vec<Column> = inputs.iter().map(Column::new).collect();
+    let mut columns: Vec<Column> = inputs.iter().map(|i| Column::new(model, i)).collect();
     for (r, record) in records.iter().enumerate() {
         let at = |feature: &str| {
             if records.len() == 1 {
@@ -119,7 +119,7 @@ pub fn tensors_from_columns(
             ));
         }
         rows = Some(values.len());
-        let mut column = Column::new(spec);
+        let mut column = Column::new(model, spec);
         for (r, value) in values.iter().enumerate() {
             column
                 .push_row(value)
@@ -135,11 +135,14 @@ struct Column<'s> {
     spec: &'s TensorSpec,
     /// The per-row shape once known (dynamic inner dimensions are learnt from the first row).
     row_shape: Option<Vec<usize>>,
+    /// The graph declares this input without a shape: a row's shape, whatever its rank, is
+    /// learnt from the first row.
+    any_rank: bool,
     data: TensorData,
 }
 
 impl<'s> Column<'s> {
-    fn new(spec: &'s TensorSpec) -> Self {
+    fn new(model: &LoadedModel, spec: &'s TensorSpec) -> Self {
         let data = match spec.datatype {
             DataType::Bool => TensorData::Bool(Vec::new()),
             DataType::Uint8 => TensorData::U8(Vec::new()),
@@ -159,12 +162,20 @@ impl<'s> Column<'s> {
         Column {
             spec,
             row_shape: None,
+            any_rank: model.signature.takes_any_rank(&spec.name),
             data,
         }
     }
 
     /// Appends one row's value: flattened after checking it against the per-row shape.
     fn push_row(&mut self, value: &Value) -> Result<(), String> {
+        if self.any_rank {
+            let shape = self
+                .row_shape
+                .get_or_insert_with(|| nesting_of(value))
+                .clone();
+            return self.push_nested(value, &shape);
+        }
         let inner: &[i64] = self.spec.shape.get(1..).unwrap_or_default();
         let one_per_row = inner.iter().all(|&d| d == 1)
             || (inner.len() == 1 && inner[0] == -1 && !value.is_array());
@@ -312,6 +323,20 @@ fn b64_element(object: &Map<String, Value>) -> Option<Result<Vec<u8>, String>> {
         .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text))
         .map_err(|e| format!("`b64` holds no base64 text ({e})"));
     Some(decoded)
+}
+
+/// The shape of `value` as nested arrays: the length at each depth, down the first elements.
+fn nesting_of(value: &Value) -> Vec<usize> {
+    let mut shape = Vec::new();
+    let mut v = value;
+    while let Value::Array(items) = v {
+        shape.push(items.len());
+        match items.first() {
+            Some(first) => v = first,
+            None => break,
+        }
+    }
+    shape
 }
 
 /// The per-row shape of `value` for an input whose inner dimensions are `inner` (-1: any).

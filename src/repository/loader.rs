@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::contract::{DataType, ModelConfig, ModelMetadata, TensorSpec};
 use crate::events::Events;
@@ -77,6 +77,7 @@ pub fn load_version(
         reason: e.to_string(),
     })?;
     let known = graph::known_input_values(&model);
+    let unranked = graph::unranked_inputs(&model);
     drop(model);
     let metadata = read_metadata(dir)?;
     let config = read_config(dir)?;
@@ -110,10 +111,31 @@ pub fn load_version(
             })
             .collect(),
         max_batch,
+        any_rank: HashSet::new(),
     };
+    signature.any_rank = signature
+        .inputs
+        .iter()
+        .filter(|i| i.shape.is_empty() && unranked.contains(&i.name))
+        .map(|i| i.name.clone())
+        .collect();
     // ZipMap outputs reveal their classes only when run: the warm-up run tells.
-    let (warm, fill) = warm_up_any(&pool, &signature.inputs, &known)
-        .map_err(|reason| LoadError::WarmUp { path, reason })?;
+    let (warm, fill) = match warm_up_ranks(&pool, &signature, &known) {
+        Ok(warm) => warm,
+        // An input of any shape may need one this server cannot guess (a matrix product's
+        // inner dimension): the graph is served unwarmed rather than refused, and each
+        // request's own shape decides.
+        Err(reason) if !signature.any_rank.is_empty() => {
+            tracing::warn!(
+                model = name,
+                version,
+                %reason,
+                "served without a warm-up: no synthetic input of any rank ran"
+            );
+            (Vec::new(), FILLS[0])
+        }
+        Err(reason) => return Err(LoadError::WarmUp { path, reason }),
+    };
     let warm_rows = first_dimensions(&warm);
     for (name, out) in warm {
         if let Output::ClassProbabilities { classes, .. } = out {
@@ -353,6 +375,45 @@ fn warm_up_any(
     ))
 }
 
+/// The ranks tried, in order, for inputs that take any rank: a scalar first (what such an
+/// input was served as before anything was known), then vectors and matrices.
+const ANY_RANKS: [usize; 4] = [0, 1, 2, 3];
+
+/// [`warm_up_any`], with the inputs that take any rank given each of [`ANY_RANKS`] in turn
+/// (all the same rank) until one runs; their dimensions are dynamic. The first failure is the
+/// reason when none runs.
+fn warm_up_ranks(
+    pool: &SessionPool,
+    signature: &ModelSignature,
+    known: &HashMap<String, KnownValue>,
+) -> Result<(Vec<(String, Output)>, Fill), String> {
+    let ranks: &[usize] = match signature.any_rank.is_empty() {
+        true => &ANY_RANKS[..1],
+        false => &ANY_RANKS,
+    };
+    let mut first_failure = None;
+    for &rank in ranks {
+        let inputs: Vec<TensorSpec> = signature
+            .inputs
+            .iter()
+            .map(|spec| match signature.takes_any_rank(&spec.name) {
+                true => TensorSpec {
+                    shape: vec![-1; rank],
+                    ..spec.clone()
+                },
+                false => spec.clone(),
+            })
+            .collect();
+        match warm_up_any(pool, &inputs, known) {
+            Ok(warm) => return Ok(warm),
+            Err(reason) => {
+                first_failure.get_or_insert(reason);
+            }
+        }
+    }
+    Err(first_failure.unwrap_or_default())
+}
+
 /// Rows of the second synthetic run that checks a graph can be batched.
 const PROBE_ROWS: usize = 3;
 
@@ -471,6 +532,7 @@ mod tests {
                 ..output(output_shape)
             }],
             max_batch: (input.first() == Some(&1)).then_some(1),
+            any_rank: HashSet::new(),
         }
     }
 

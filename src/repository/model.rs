@@ -1,5 +1,6 @@
 //! A loaded model version: its sessions, signature and metadata.
 
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use crate::contract::{DataType, ModelConfig, ModelMetadata, TensorSpec};
@@ -44,6 +45,16 @@ pub struct ModelSignature {
     /// The largest batch one run accepts: `None` when the batch dimension is dynamic, `Some(1)`
     /// for graphs exported with a fixed batch of one (requests are then run row by row).
     pub max_batch: Option<usize>,
+    /// Inputs the graph declares without a shape: they take a tensor of any rank (their
+    /// `shape` is empty, as a scalar's would be).
+    pub any_rank: HashSet<String>,
+}
+
+impl ModelSignature {
+    /// Whether input `name` takes a tensor of any rank.
+    pub fn takes_any_rank(&self, name: &str) -> bool {
+        self.any_rank.contains(name)
+    }
 }
 
 /// A graph output as served.

@@ -91,6 +91,15 @@ GRAPHS = {
     ),
     # Integer division by an input: zeros divide by zero, which the runtime refuses.
     "ratio": model([helper.make_node("Div", ["a", "b"], ["q"])], [("a", I32, ["N", 1]), ("b", I32, ["N", 1])], [("q", I32, ["N", 1])]),
+    # Inputs declared without a shape take any: one that runs as a scalar, and one whose matrix
+    # product needs an inner dimension of 2, which no synthetic input guesses.
+    "anyrank": model([helper.make_node("Relu", ["x"], ["y"])], [("x", F32, None)], [("y", F32, None)]),
+    "anyrank_product": model(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])],
+        [("x", F32, None)],
+        [("y", F32, None)],
+        [numpy_helper.from_array(np.arange(6, dtype=np.float32).reshape(2, 3), "w")],
+    ),
     # No inputs at all: the same answer for every request.
     "constant": model(
         [helper.make_node("Constant", [], ["c"], value=helper.make_tensor("cv", I64, [3], [1, 2, 3]))],
@@ -348,3 +357,26 @@ def test_a_graph_without_a_batch_dimension_points_record_clients_to_v2(served):
     answer = requests.post(f"{url}/predict/vector3", json={"x": [1, 2, 3]}, timeout=TIMEOUT)
     assert answer.status_code == 422, answer.text
     assert "[3]" in answer.json()["error"] and "KServe V2" in answer.json()["error"]
+
+
+def test_an_input_declared_without_a_shape_takes_any_rank(served):
+    url, _ = served
+    for values in ([[1, -2], [3, -4]], -1.5, [[[1, -1]], [[-2, 2]]]):
+        answer = infer(url, "anyrank", [fp32("x", values)])
+        assert answer.status_code == 200, answer.text
+        output = answer.json()["outputs"][0]
+        assert output["shape"] == list(np.shape(values))
+        assert output["data"] == np.maximum(np.ravel(values), 0).tolist()
+    x = np.array([[1, 2], [3, 4], [5, 6]], dtype=np.float32)
+    answer = infer(url, "anyrank_product", [fp32("x", x)])
+    assert answer.status_code == 200, answer.text
+    expected = x @ np.arange(6, dtype=np.float32).reshape(2, 3)
+    assert answer.json()["outputs"][0]["data"] == expected.ravel().tolist()
+    # A shape the product cannot take is the client's to fix: 400 with the runtime's reason.
+    answer = infer(url, "anyrank_product", [fp32("x", [[1, 2, 3]])])
+    assert answer.status_code == 400, answer.text
+    # The record routes stack the records' values, at the rank they come in; nothing says the
+    # output holds one row per record, so each record is answered the whole output.
+    answer = requests.post(f"{url}/predict/anyrank", json=[{"x": [1, -2]}, {"x": [-3, 4]}], timeout=TIMEOUT)
+    assert answer.status_code == 200, answer.text
+    assert [a["prediction"] for a in answer.json()] == [[[1, 0], [0, 4]]] * 2
