@@ -176,16 +176,83 @@ async fn field_errors_are_422_and_name_the_feature() {
     }
 }
 
+async fn post_csv(app: &TestApp, path: &str, body: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .header("content-type", "text/csv; charset=utf-8")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("POST")
+}
+
 #[tokio::test]
-async fn only_json_is_accepted() {
+async fn a_csv_table_scores_like_the_dataframe_it_stands_for() {
     let app = spawn_iris_default().await;
+    let split = json!({"dataframe_split": {"columns": FEATURES, "data": [SETOSA, VIRGINICA]}});
+    let expected = json_with_status(app.post_json("/invocations", &split).await, 200).await;
+    // Columns in another order, a byte order mark, CRLF line ends and a quoted cell.
+    let table = "\u{feff}petal_width,sepal_length,sepal_width,petal_length\r\n\
+                 0.2,5.1,3.5,1.4\r\n\
+                 \"2.3\",6.7,3.0,5.2\r\n";
+    let answer = json_with_status(post_csv(&app, "/invocations", table).await, 200).await;
+    assert_eq!(answer, expected);
+
+    // String features stay text; the housing model scores under its own name.
+    let record = housing_record();
+    let object = record.as_object().expect("a record");
+    let header: Vec<&str> = object.keys().map(String::as_str).collect();
+    let cells: Vec<String> = object
+        .values()
+        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+        .collect();
+    let table = format!("{}\n{}\n", header.join(","), cells.join(","));
+    let from_csv = json_with_status(
+        post_csv(&app, "/v1/models/housing/invocations", &table).await,
+        200,
+    )
+    .await;
+    let from_json = json_with_status(
+        app.post_json(
+            "/v1/models/housing/invocations",
+            &json!({"dataframe_records": [record]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(from_csv, from_json);
+}
+
+#[tokio::test]
+async fn a_bad_csv_table_is_a_client_error_that_names_the_fault() {
+    let app = spawn_iris_default().await;
+    let header = FEATURES.join(",");
+    let ragged = format!("{header}\n5.1,3.5,1.4\n");
+    assert!(
+        error_of(post_csv(&app, "/invocations", &ragged).await, 400)
+            .await
+            .contains("CSV")
+    );
+    let not_a_number = format!("{header}\n5.1,abc,1.4,0.2\n");
+    let message = error_of(post_csv(&app, "/invocations", &not_a_number).await, 422).await;
+    assert!(
+        message.contains("sepal_width") && message.contains("abc"),
+        "{message}"
+    );
+    assert!(
+        error_of(post_csv(&app, "/invocations", "").await, 400)
+            .await
+            .contains("CSV")
+    );
+    // Other media types are still refused.
     let response = app
         .client
         .post(app.url("/invocations"))
-        .header("content-type", "text/csv")
-        .body("sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n")
+        .header("content-type", "text/plain")
+        .body("x")
         .send()
         .await
         .expect("POST");
-    assert!(error_of(response, 415).await.contains("text/csv"));
+    assert!(error_of(response, 415).await.contains("text/plain"));
 }

@@ -627,7 +627,7 @@ pub const OPERATIONS: &[Operation] = &[
         id: "mlflowInvocations",
         tag: Tag::Mlflow,
         summary: "Score rows with the default model",
-        description: "MLflow's scoring request: a pandas DataFrame as `dataframe_split` or `dataframe_records`, or TF-Serving style `instances` or `inputs`. Answers for the model named by `--default-model`.",
+        description: "MLflow's scoring request: a pandas DataFrame as `dataframe_split` or `dataframe_records`, or TF-Serving style `instances` or `inputs`. A CSV table is taken too (`Content-Type: text/csv`, a header line of feature names). Answers for the model named by `--default-model`.",
         body: Some(MLFLOW_BODY),
         replies: &[
             MLFLOW, MALFORMED, NO_MODEL, TOO_LARGE, NOT_JSON, UNFIT, NOT_READY, TIMEOUT, FAILED,

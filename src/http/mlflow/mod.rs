@@ -1,19 +1,22 @@
 //! MLflow scoring routes: `POST /invocations` and `GET /ping` for the default model, and
 //! `POST /v1/models/{name}/invocations` for any model, so clients of `mlflow models serve`
-//! keep working.
+//! keep working: JSON in its four formats, or a CSV table (csv.rs).
+
+mod csv;
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::header;
 
 use super::path::ApiPath;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
-use super::body::JsonBody;
+use super::body::{RawBody, SentJson, without_bom};
 use super::error::ApiError;
 use super::state::AppState;
 use super::trail::{Scored, Trail};
@@ -41,7 +44,7 @@ pub fn routes() -> Router<AppState> {
 async fn invocations(
     State(state): State<AppState>,
     headers: HeaderMap,
-    JsonBody(body): JsonBody<Value>,
+    body: ScoringBody,
 ) -> Result<Json<Value>, ApiError> {
     let trail = Trail::begin("/invocations", &headers);
     let name = state.default_model.clone().unwrap_or_else(|| Arc::from(""));
@@ -61,16 +64,46 @@ async fn model_invocations(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
-    JsonBody(body): JsonBody<Value>,
+    body: ScoringBody,
 ) -> Result<Json<Value>, ApiError> {
     let trail = Trail::begin("/v1/models/{name}/invocations", &headers);
     let result = score_named(&state, &name, body).await;
     trail.finish(&state, &name, None, result).await.map(Json)
 }
 
-async fn score_named(state: &AppState, name: &str, body: Value) -> Result<Scored<Value>, ApiError> {
+async fn score_named(
+    state: &AppState,
+    name: &str,
+    body: ScoringBody,
+) -> Result<Scored<Value>, ApiError> {
     let model = state.repository.get(name, None)?;
     score(model, body).await
+}
+
+/// A scoring request's body: JSON, or a CSV table (`Content-Type: text/csv`), which needs the
+/// model to be typed.
+enum ScoringBody {
+    Json(Value),
+    Csv(axum::body::Bytes),
+}
+
+impl FromRequest<AppState> for ScoringBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let csv = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|text| text.split(';').next())
+            .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("text/csv"));
+        if csv {
+            let raw = RawBody::from_request(req, state).await?;
+            return Ok(ScoringBody::Csv(without_bom(raw.bytes)));
+        }
+        let sent = SentJson::from_request(req, state).await?;
+        Ok(ScoringBody::Json(sent.value))
+    }
 }
 
 /// `GET /ping`: 200 when the default model can serve, 503 otherwise.
@@ -89,7 +122,11 @@ async fn ping(State(state): State<AppState>) -> Result<(StatusCode, Json<Value>)
 
 /// Answers `{"predictions": [...]}`: one value per row for a single-output model, one object
 /// `{output: value}` per row otherwise, whatever the input format.
-async fn score(model: Arc<LoadedModel>, body: Value) -> Result<Scored<Value>, ApiError> {
+async fn score(model: Arc<LoadedModel>, body: ScoringBody) -> Result<Scored<Value>, ApiError> {
+    let body = match body {
+        ScoringBody::Json(value) => value,
+        ScoringBody::Csv(text) => csv::as_dataframe_split(&model, &text)?,
+    };
     let (tensors, records) = tensors_from_body(&model, body)?;
     let rows = v1::request_rows(records.as_ref().map(Vec::len), &tensors);
     let tensors: Arc<[Tensor]> = tensors.into();
