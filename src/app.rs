@@ -25,6 +25,8 @@ pub struct Application {
     repository: Arc<ModelRepository>,
     audit: AuditWriter,
     shutdown_timeout: Duration,
+    /// How long a connection may take to send a request head, or stay idle.
+    header_timeout: Duration,
     /// The polling task in `poll` mode, stopped with the server.
     poller: Option<tokio::task::JoinHandle<()>>,
 }
@@ -95,6 +97,7 @@ impl Application {
             repository,
             audit,
             shutdown_timeout: config.shutdown_timeout(),
+            header_timeout: config.header_read_timeout(),
             poller,
         })
     }
@@ -131,11 +134,11 @@ impl Application {
             shutdown.await;
             let _ = stopping_tx.send(());
         };
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
+        let server = crate::serve::serve(self.listener, self.router, self.header_timeout, signal);
         let grace = self.shutdown_timeout;
         let _poller = self.poller.map(AbortOnDrop);
         tokio::select! {
-            result = server.into_future() => result,
+            result = server => result,
             () = async {
                 let _ = stopping_rx.await;
                 tokio::time::sleep(grace).await;

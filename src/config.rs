@@ -82,6 +82,11 @@ pub struct Config {
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30.0)]
     pub request_timeout_secs: f64,
 
+    /// Longest time a connection may take to send a request's head, or stay idle between
+    /// requests, in seconds (then it is closed).
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 30.0)]
+    pub header_read_timeout_secs: f64,
+
     /// The model `POST /invocations` and `GET /ping` answer for (MLflow serves one model).
     #[arg(long, env = "DEFAULT_MODEL")]
     pub default_model: Option<String>,
@@ -233,6 +238,7 @@ impl Config {
         }
         for (flag, secs) in [
             ("--request-timeout-secs", self.request_timeout_secs),
+            ("--header-read-timeout-secs", self.header_read_timeout_secs),
             ("--shutdown-timeout-secs", self.shutdown_timeout_secs),
             ("--repository-poll-secs", self.repository_poll_secs),
         ] {
@@ -261,6 +267,10 @@ impl Config {
     /// Runs expected to take less than this stay on the async worker (see `inline_run_us`).
     pub fn inline_budget(&self) -> Duration {
         Duration::from_micros(self.inline_run_us)
+    }
+
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.header_read_timeout_secs)
     }
 
     pub fn request_timeout(&self) -> Duration {

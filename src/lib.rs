@@ -21,5 +21,6 @@ pub mod inference;
 pub mod metrics;
 pub mod repository;
 pub mod runtime;
+pub mod serve;
 pub mod telemetry;
 pub mod tensor;

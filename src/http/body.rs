@@ -1,6 +1,9 @@
 //! Request bodies: read under the size limit and parsed so that every failure is an
 //! [`ApiError`] with a JSON body, never axum's plain-text rejection.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
@@ -21,11 +24,33 @@ impl FromRequest<AppState> for RawBody {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let (mut parts, body) = req.into_parts();
         let limit = state.max_body_bytes;
+        // A body declared larger than the limit is refused before any of it is read, so a
+        // client that waits for `100 Continue` is not told to send it.
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        let progress = parts.extensions.get::<BodyProgress>().cloned();
+        if let Some(progress) = &progress {
+            progress.reading();
+        }
         let mut bytes = axum::body::to_bytes(body, limit)
             .await
             .map_err(|e| too_large_or_bad(e, limit))?;
+        if let Some(progress) = &progress {
+            progress.read();
+        }
         if let Some(encoding) = Encoding::of(&parts.headers)? {
-            // Decompressing up to the body limit is CPU work: off the async workers.
+            // Decompressing up to the body limit is CPU work and up to the limit in memory:
+            // off the async workers, and a few at a time.
+            let _permit = DECOMPRESSING
+                .acquire()
+                .await
+                .map_err(|e| ApiError::Internal(format!("decompression refused: {e}")))?;
             bytes = tokio::task::spawn_blocking(move || encoding.decode(&bytes, limit))
                 .await
                 .map_err(|e| ApiError::Internal(format!("decompression did not finish: {e}")))??;
@@ -37,6 +62,34 @@ impl FromRequest<AppState> for RawBody {
             headers: parts.headers,
             bytes,
         })
+    }
+}
+
+/// How many bodies are decompressed at once. Each may take up to the body limit in memory
+/// however small it came: a few kilobytes of gzip can claim tens of megabytes, so the count
+/// is what bounds the memory compressed requests can make the server take.
+static DECOMPRESSING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Where a request is in reading its body, for the edge to tell a client that had not finished
+/// sending (408) from a server that was too slow (504) when the request's time runs out.
+#[derive(Debug, Clone, Default)]
+pub struct BodyProgress(Arc<AtomicU8>);
+
+impl BodyProgress {
+    const READING: u8 = 1;
+    const READ: u8 = 2;
+
+    fn reading(&self) {
+        self.0.store(Self::READING, Ordering::Relaxed);
+    }
+
+    fn read(&self) {
+        self.0.store(Self::READ, Ordering::Relaxed);
+    }
+
+    /// Whether the handler was still waiting for the body.
+    pub fn was_waiting_for_the_body(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == Self::READING
     }
 }
 
@@ -78,7 +131,9 @@ impl Encoding {
             Encoding::Gzip => Box::new(flate2::read::GzDecoder::new(compressed)),
             Encoding::Deflate => Box::new(flate2::read::ZlibDecoder::new(compressed)),
         };
-        let mut out = Vec::new();
+        // Room for the whole limit at once: only the pages written are taken, and a body
+        // that grows is not copied into ever larger buffers (which doubled the peak).
+        let mut out = Vec::with_capacity(limit.saturating_add(1));
         reader
             .take(limit as u64 + 1)
             .read_to_end(&mut out)
@@ -157,7 +212,10 @@ pub fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     {
         Ok(())
     } else {
-        Err(ApiError::UnsupportedMediaType(text.to_string()))
+        Err(ApiError::UnsupportedMediaType(
+            text.to_string(),
+            "application/json",
+        ))
     }
 }
 

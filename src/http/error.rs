@@ -37,10 +37,9 @@ pub enum ApiError {
     /// An admin call with a wrong token, or admin calls disabled.
     #[error("{0}")]
     Forbidden(String),
-    #[error(
-        "unsupported Content-Type {0:?}: send application/json (V2 inference also takes Triton binary tensors)"
-    )]
-    UnsupportedMediaType(String),
+    /// A body type the route does not read: the type sent, and what the route takes.
+    #[error("unsupported Content-Type {0:?}: send {1}")]
+    UnsupportedMediaType(String, &'static str),
     #[error("unsupported Content-Encoding {0:?}: send the body uncompressed, gzip or deflate")]
     UnsupportedEncoding(String),
     /// A well-formed body that does not fit the model; the message names the field.
@@ -51,6 +50,9 @@ pub enum ApiError {
     Unavailable(String),
     #[error("the request took longer than {0:.1} s")]
     Timeout(f64),
+    /// The client had not finished sending its body when the request's time ran out.
+    #[error("the request body did not arrive within {0:.1} s")]
+    BodyTimeout(f64),
     /// The runtime failed on valid input: a bug or a broken model, logged in full.
     #[error("internal error")]
     Internal(String),
@@ -67,12 +69,13 @@ impl ApiError {
             }
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::UnsupportedMediaType(_) | ApiError::UnsupportedEncoding(_) => {
+            ApiError::UnsupportedMediaType(..) | ApiError::UnsupportedEncoding(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -88,12 +91,13 @@ impl ApiError {
             }
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
-            ApiError::UnsupportedMediaType(_) | ApiError::UnsupportedEncoding(_) => {
+            ApiError::UnsupportedMediaType(..) | ApiError::UnsupportedEncoding(_) => {
                 "unsupported_media_type"
             }
             ApiError::Unprocessable(_) => "invalid_input",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Timeout(_) => "timeout",
+            ApiError::BodyTimeout(_) => "body_timeout",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -118,6 +122,12 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        if matches!(self, ApiError::BodyTimeout(_)) {
+            // The rest of the body may still come: this connection cannot be read further.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         if matches!(self, ApiError::Unauthorized(_)) {
             response

@@ -74,11 +74,17 @@ async fn at_the_edge(State(edge): State<Edge>, mut req: Request, next: Next) -> 
     let span = identified.span.clone();
     let tracked = metrics::Tracked::start(&edge.metrics, &req);
     let limit = edge.request_timeout;
+    let progress = body::BodyProgress::default();
+    req.extensions_mut().insert(progress.clone());
     let response = match tokio::time::timeout(limit, next.run(req))
         .instrument(span)
         .await
     {
         Ok(response) => response,
+        // A client still sending its body is the client's delay, not the server's.
+        Err(_) if progress.was_waiting_for_the_body() => {
+            ApiError::BodyTimeout(limit.as_secs_f64()).into_response()
+        }
         Err(_) => ApiError::Timeout(limit.as_secs_f64()).into_response(),
     };
     tracked.finish(&response);

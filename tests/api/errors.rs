@@ -105,10 +105,12 @@ async fn field_errors_are_422_and_name_the_feature() {
 #[tokio::test]
 async fn a_request_over_the_deadline_is_504() {
     let mut config = prediction_api::config::Config::for_tests(crate::helpers::committed_models());
-    config.request_timeout_secs = 1e-6;
+    // Long enough to read the body (16 MB over loopback), far too short to parse and score
+    // its 200,000 records: the time runs out on the server's side.
+    config.request_timeout_secs = 0.5;
     let app = TestApp::spawn_with(config).await;
-    let records = serde_json::Value::Array(vec![crate::helpers::housing_record(); 5000]);
-    let message = error_of(app.post_json("/predict/housing", &records).await, 504).await;
+    let records = serde_json::Value::Array(vec![crate::helpers::iris_record(); 200_000]);
+    let message = error_of(app.post_json("/predict/iris", &records).await, 504).await;
     assert!(message.contains("longer than"), "{message}");
 }
 

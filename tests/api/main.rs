@@ -5,6 +5,7 @@ mod helpers;
 
 mod audit;
 mod batching;
+mod connections;
 mod docs;
 mod drift;
 mod errors;

@@ -159,8 +159,8 @@ Without a version in the path, the highest loaded version of a model answers.
 
 Every error is JSON: `{\"error\": \"…\", \"code\": \"…\"}`, where `error` says what went wrong (naming \
 the field at fault) and `code` is stable for programs: 400 malformed body, 404 unknown model, \
-version or route, 405 a method the route does not take (with `Allow`), 413 body too large, \
-415 not JSON, 422 a body that does not fit the model, 503 model not ready (with \
+version or route, 405 a method the route does not take (with `Allow`), 408 the body did not \
+arrive in time, 413 body too large, 415 a body type the route does not read, 422 a body that does not fit the model, 503 model not ready (with \
 `Retry-After`), 504 time limit exceeded, 500 a fault of the server's own (a bug to report).";
 
 fn operation(
@@ -320,6 +320,10 @@ pub fn error_example(status: u16) -> (&'static str, &'static str) {
         405 => (
             "method_not_allowed",
             "method GET is not allowed on /predict/iris",
+        ),
+        408 => (
+            "body_timeout",
+            "the request body did not arrive within 30.0 s",
         ),
         413 => (
             "payload_too_large",

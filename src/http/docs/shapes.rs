@@ -28,6 +28,8 @@ pub enum ErrorCode {
     NotFound,
     /// 405: the route does not take this method (the `Allow` header lists those it takes).
     MethodNotAllowed,
+    /// 408: the client had not finished sending its body within the server's time limit.
+    BodyTimeout,
     /// 413: the body is larger than the configured limit.
     PayloadTooLarge,
     /// 415: the Content-Type is not JSON.

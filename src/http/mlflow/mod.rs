@@ -101,7 +101,14 @@ impl FromRequest<AppState> for ScoringBody {
             let raw = RawBody::from_request(req, state).await?;
             return Ok(ScoringBody::Csv(without_bom(raw.bytes)));
         }
-        let sent = SentJson::from_request(req, state).await?;
+        let sent = SentJson::from_request(req, state)
+            .await
+            .map_err(|e| match e {
+                ApiError::UnsupportedMediaType(sent, _) => {
+                    ApiError::UnsupportedMediaType(sent, "application/json, or text/csv")
+                }
+                other => other,
+            })?;
         Ok(ScoringBody::Json(sent.value))
     }
 }

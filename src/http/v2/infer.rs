@@ -129,10 +129,15 @@ pub fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
                 .eq_ignore_ascii_case("application/octet-stream")
         });
     if binary {
-        Ok(())
-    } else {
-        check_json_content_type(headers)
+        return Ok(());
     }
+    check_json_content_type(headers).map_err(|e| match e {
+        ApiError::UnsupportedMediaType(sent, _) => ApiError::UnsupportedMediaType(
+            sent,
+            "application/json, or Triton's binary tensors (application/octet-stream)",
+        ),
+        other => other,
+    })
 }
 
 /// Decodes the body's inputs and plans the outputs. The output list is checked here, before

@@ -215,10 +215,11 @@ fn error_codes_are_the_servers() {
             allow: None,
         },
         ApiError::PayloadTooLarge { limit: 1 },
-        ApiError::UnsupportedMediaType(String::new()),
+        ApiError::UnsupportedMediaType(String::new(), "application/json"),
         ApiError::Unprocessable(String::new()),
         ApiError::Unavailable(String::new()),
         ApiError::Timeout(1.0),
+        ApiError::BodyTimeout(1.0),
         ApiError::Internal(String::new()),
     ];
     for error in samples {
