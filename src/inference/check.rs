@@ -124,27 +124,34 @@ fn check_finite(tensor: &Tensor) -> Result<(), InferError> {
     }
 }
 
-/// ONNX Runtime hands strings to its kernels as C strings, so it refuses a string holding a
-/// NUL character: that is the client's input, not a runtime failure.
+/// ONNX string tensors hold UTF-8 text, which ONNX Runtime hands to its kernels as C strings:
+/// bytes that are not UTF-8, or a NUL character, are the client's input to fix, refused
+/// here rather than failing as a conversion inside the runtime.
 fn check_strings(tensor: &Tensor) -> Result<(), InferError> {
     let TensorData::Bytes(elements) = tensor.data() else {
         return Ok(());
     };
-    match elements.iter().position(|e| e.contains(&0)) {
-        Some(index) => Err(InferError::Invalid(format!(
-            "input `{}` element {index} contains a NUL character, which ONNX string tensors \
-             cannot hold",
+    for (index, element) in elements.iter().enumerate() {
+        let fault = if element.contains(&0) {
+            "contains a NUL character"
+        } else if std::str::from_utf8(element).is_err() {
+            "is not valid UTF-8"
+        } else {
+            continue;
+        };
+        return Err(InferError::Invalid(format!(
+            "input `{}` element {index} {fault}, which ONNX string tensors cannot hold",
             tensor.name()
-        ))),
-        None => Ok(()),
+        )));
     }
+    Ok(())
 }
 
 /// The element type a JSON value must have for `datatype`, for messages.
 pub fn expected_json(datatype: DataType) -> &'static str {
     match datatype {
         DataType::Bool => "true or false",
-        DataType::Bytes => "a string (or {\"b64\": \"…\"} for bytes that are not text)",
+        DataType::Bytes => "a string (or TF-Serving's {\"b64\": \"…\"})",
         DataType::Fp16 | DataType::Bf16 | DataType::Fp32 | DataType::Fp64 => "a number",
         _ => "an integer",
     }
@@ -175,13 +182,18 @@ mod tests {
     }
 
     #[test]
-    fn a_string_holding_nul_is_the_clients_error() {
+    fn a_string_holding_nul_or_not_utf8_is_the_clients_error() {
         let ok = tensor(TensorData::Bytes(vec![b"red".to_vec(), Vec::new()]));
         assert!(check_strings(&ok).is_ok());
         let bad = tensor(TensorData::Bytes(vec![b"red".to_vec(), b"y\0".to_vec()]));
         let error = check_strings(&bad);
         assert!(
             matches!(error, Err(InferError::Invalid(m)) if m.contains("element 1") && m.contains("NUL"))
+        );
+        let latin1 = tensor(TensorData::Bytes(vec![b"caf\xe9".to_vec()]));
+        let error = check_strings(&latin1);
+        assert!(
+            matches!(error, Err(InferError::Invalid(m)) if m.contains("element 0") && m.contains("UTF-8"))
         );
     }
 }
