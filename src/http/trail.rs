@@ -79,7 +79,7 @@ impl Trail {
                     request_id: self.request_id,
                     route: self.route,
                     model: model.to_string(),
-                    version: version.and_then(|v| v.parse().ok()),
+                    version: version.and_then(crate::repository::version_of),
                     latency,
                     status: error.status().as_u16(),
                     outcome: Outcome::Failed {

@@ -147,7 +147,7 @@ impl ModelRepository {
                     name: name.to_string(),
                     version: text.to_string(),
                 };
-                let v: u64 = text.parse().map_err(|_| unknown())?;
+                let v = version_of(text).ok_or_else(unknown)?;
                 if let Some(model) = entry.loaded.get(&v) {
                     return Ok(model.clone());
                 }

@@ -157,6 +157,7 @@ async fn status_lists_every_version() {
     );
     error_of(app.get("/v1/models/iris/versions/2").await, 404).await;
     error_of(app.get("/v1/models/iris/versions/latest").await, 404).await;
+    error_of(app.get("/v1/models/iris/versions/01").await, 404).await;
     assert!(
         error_of(app.get("/v1/models/nope").await, 404)
             .await

@@ -289,7 +289,7 @@ async fn version_status(
     predictions_are_posted(&version, &format!("/v1/models/{name}/versions/{version}"))?;
     let entry = model_entry(&state, &name)?;
     let unknown = || ApiError::NotFound(format!("model `{name}` has no version {version}"));
-    let v: u64 = version.parse().map_err(|_| unknown())?;
+    let v = crate::repository::version_of(&version).ok_or_else(unknown)?;
     if !entry.loaded.contains_key(&v) && !entry.failed.contains_key(&v) {
         return Err(unknown());
     }

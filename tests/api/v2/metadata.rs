@@ -62,12 +62,19 @@ async fn unknown_models_and_versions_are_404() {
         ("/v2/models/iris/versions/latest", "no version latest"),
         ("/v2/models/nope/ready", "`nope`"),
         ("/v2/models/iris/versions/7/ready", "no version 7"),
+        // Versions are written as folders are named: plain decimal, no sign or leading zero.
+        ("/v2/models/iris/versions/01", "no version 01"),
+        ("/v2/models/iris/versions/+1/config", "no version +1"),
     ] {
         let message = error_of(app.get(path).await, 404).await;
         assert!(message.contains(needle), "{path}: {message}");
     }
     let request = iris_request(&[SETOSA]);
-    for path in ["/v2/models/nope/infer", "/v2/models/iris/versions/2/infer"] {
+    for path in [
+        "/v2/models/nope/infer",
+        "/v2/models/iris/versions/2/infer",
+        "/v2/models/iris/versions/01/infer",
+    ] {
         error_of(app.post_json(path, &request).await, 404).await;
     }
 }
