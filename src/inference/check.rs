@@ -87,7 +87,9 @@ pub fn check_inputs(model: &LoadedModel, inputs: &[Tensor]) -> Result<usize, Inf
         }
         check_values(model, tensor)?;
     }
-    if spec_is_batched(model) && batch == Some(0) {
+    // An empty batch of a graph that batches by rows has nothing to run; a graph whose
+    // dimensions are not rows may take a tensor with a zero in its shape.
+    if aligned && batch == Some(0) {
         return invalid("the request has no rows".to_string());
     }
     Ok(batch.unwrap_or(1))
@@ -100,10 +102,6 @@ fn check_values(model: &LoadedModel, tensor: &Tensor) -> Result<(), InferError> 
         check_finite(tensor)?;
     }
     check_strings(tensor)
-}
-
-fn spec_is_batched(model: &LoadedModel) -> bool {
-    model.signature.inputs.iter().all(|i| !i.shape.is_empty())
 }
 
 fn check_finite(tensor: &Tensor) -> Result<(), InferError> {

@@ -13,6 +13,8 @@ use crate::contract::DataType;
 pub enum TensorError {
     #[error("malformed inference request JSON: {0}")]
     MalformedJson(#[source] serde_json::Error),
+    #[error("the inference request is empty: send its JSON (before any binary tensor data)")]
+    EmptyRequest,
     #[error("Inference-Header-Content-Length must be a byte count, got '{0}'")]
     InvalidHeaderLength(String),
     #[error(

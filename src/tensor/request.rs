@@ -23,6 +23,9 @@ pub fn decode_request(
 impl InferenceRequest {
     /// Parses the JSON part of a request body.
     pub fn from_json(json: &[u8]) -> Result<InferenceRequest, TensorError> {
+        if json.iter().all(u8::is_ascii_whitespace) {
+            return Err(TensorError::EmptyRequest);
+        }
         serde_json::from_slice(json).map_err(TensorError::MalformedJson)
     }
 

@@ -409,3 +409,18 @@ async fn string_features_may_come_as_tf_serving_b64_objects() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn a_signature_other_than_the_graphs_one_is_400() {
+    let app = TestApp::spawn().await;
+    for name in ["serving_default", ""] {
+        let body = json!({"signature_name": name, "instances": [iris_record()]});
+        json_with_status(app.post_json("/v1/models/iris:predict", &body).await, 200).await;
+    }
+    let body = json!({"signature_name": "predict_proba", "instances": [iris_record()]});
+    let message = error_of(app.post_json("/v1/models/iris:predict", &body).await, 400).await;
+    assert!(
+        message.contains("predict_proba") && message.contains("serving_default"),
+        "{message}"
+    );
+}

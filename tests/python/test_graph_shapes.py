@@ -380,3 +380,10 @@ def test_an_input_declared_without_a_shape_takes_any_rank(served):
     answer = requests.post(f"{url}/predict/anyrank", json=[{"x": [1, -2]}, {"x": [-3, 4]}], timeout=TIMEOUT)
     assert answer.status_code == 200, answer.text
     assert [a["prediction"] for a in answer.json()] == [[[1, 0], [0, 4]]] * 2
+
+
+def test_a_zero_in_the_shape_of_a_graph_that_does_not_batch_is_run_not_refused(served):
+    url, _ = served
+    answer = infer(url, "unique", [fp32("x", np.zeros((0, 2)))])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outputs"][0]["shape"] == [0]

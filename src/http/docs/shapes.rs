@@ -110,7 +110,7 @@ pub enum V1PredictRequest {
 pub struct V1Rows {
     /// One record per row (a single-input model also takes bare values).
     pub instances: Vec<Value>,
-    /// Accepted and ignored, whatever its value.
+    /// Optional: `serving_default` (or empty), the graph's one signature; another is 400.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature_name: Option<Value>,
 }

@@ -19,8 +19,7 @@ use crate::http::path::ApiPath;
 use crate::http::state::AppState;
 use crate::repository::LoadedModel;
 
-/// The only signature a graph has, under TF-Serving's default name.
-const SIGNATURE: &str = "serving_default";
+use super::SIGNATURE;
 
 /// `GET /v1/models/{name}/metadata`: the newest loaded version's signature.
 pub async fn metadata(

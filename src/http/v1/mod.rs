@@ -143,7 +143,11 @@ async fn answer(model: Arc<LoadedModel>, body: Value) -> Result<Scored<Value>, A
     })
 }
 
-/// The two request formats; `signature_name` and other keys are ignored.
+/// The one signature a graph has ([`metadata`]); a request may name it.
+const SIGNATURE: &str = "serving_default";
+
+/// The two request formats; other keys are ignored. `signature_name`, when given, must be
+/// the graph's one signature (TF-Serving refuses a signature it does not have).
 enum V1Request {
     Instances(Vec<Value>),
     Inputs(Value),
@@ -156,6 +160,16 @@ impl V1Request {
                 "send a JSON object with `instances` (rows) or `inputs` (columns)".into(),
             ));
         };
+        match fields.get("signature_name") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(name)) if name.is_empty() || name == SIGNATURE => {}
+            Some(other) => {
+                return Err(ApiError::BadRequest(format!(
+                    "signature_name {other} not found: this model's one signature is \
+                     `{SIGNATURE}`"
+                )));
+            }
+        }
         match (fields.remove("instances"), fields.remove("inputs")) {
             (Some(Value::Array(rows)), None) => Ok(V1Request::Instances(rows)),
             (Some(_), None) => Err(ApiError::BadRequest(

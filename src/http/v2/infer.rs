@@ -57,6 +57,16 @@ impl OutputPlan {
                 output_names(model).join(", ")
             )));
         }
+        if let Some(twice) = listed
+            .iter()
+            .enumerate()
+            .find(|&(i, name)| listed[..i].contains(name))
+            .map(|(_, name)| name)
+        {
+            return Err(ApiError::BadRequest(format!(
+                "output `{twice}` is requested more than once"
+            )));
+        }
         // Triton answers an empty `outputs` list with every output, as if it were absent.
         let names: Vec<&str> = output_names(model)
             .into_iter()

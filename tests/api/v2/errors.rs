@@ -122,6 +122,28 @@ async fn an_unknown_requested_output_is_400() {
 }
 
 #[tokio::test]
+async fn an_output_requested_twice_or_an_empty_request_is_400() {
+    let app = TestApp::spawn().await;
+    let mut request = iris_request(&[SETOSA]);
+    request["outputs"] =
+        json!([{"name": "label"}, {"name": "label", "parameters": {"binary_data": true}}]);
+    let message = error_of(app.post_json("/v2/models/iris/infer", &request).await, 400).await;
+    assert!(
+        message.contains("`label`") && message.contains("more than once"),
+        "{message}"
+    );
+    let empty = app
+        .client
+        .post(app.url("/v2/models/iris/infer"))
+        .header("content-type", "application/json")
+        .body("")
+        .send()
+        .await
+        .expect("POST");
+    assert!(error_of(empty, 400).await.contains("empty"));
+}
+
+#[tokio::test]
 async fn an_unsupported_content_type_is_415() {
     let app = TestApp::spawn().await;
     let response = app
