@@ -92,10 +92,14 @@ async fn at_the_edge(State(edge): State<Edge>, mut req: Request, next: Next) -> 
 }
 
 async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    // TF-Serving's `…:predict` shares its route with the model's status (`GET`): the path
+    // itself takes POST only.
+    let path = uri.path();
+    let predict = path.starts_with("/v1/models/") && path.ends_with(":predict");
     ApiError::MethodNotAllowed {
         method: method.to_string(),
-        path: uri.path().to_string(),
-        allow: None,
+        path: path.to_string(),
+        allow: predict.then_some("POST"),
     }
 }
 

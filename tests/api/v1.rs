@@ -314,6 +314,17 @@ async fn reading_a_predict_path_is_405_with_allow_post() {
         assert_eq!(response.headers()["allow"], "POST", "{path}");
         let body: serde_json::Value = response.json().await.expect("JSON");
         assert_eq!(body["code"], "method_not_allowed", "{path}");
+        // Whatever the method, the path says POST.
+        for method in [reqwest::Method::OPTIONS, reqwest::Method::PUT] {
+            let response = app
+                .client
+                .request(method.clone(), app.url(path))
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(response.status(), 405, "{method} {path}");
+            assert_eq!(response.headers()["allow"], "POST", "{method} {path}");
+        }
     }
     assert_eq!(app.get("/v1/models/iris").await.status(), 200);
 }
