@@ -122,15 +122,15 @@ pub fn load_version(
     // ZipMap outputs reveal their classes only when run: the warm-up run tells.
     let (warm, fill) = match warm_up_ranks(&pool, &signature, &known) {
         Ok(warm) => warm,
-        // An input of any shape may need one this server cannot guess (a matrix product's
-        // inner dimension): the graph is served unwarmed rather than refused, and each
-        // request's own shape decides.
-        Err(reason) if !signature.any_rank.is_empty() => {
+        // An input of any shape, or with dynamic dimensions past the first, may need sizes
+        // this server cannot guess (a matrix product's inner dimension): the graph is served
+        // unwarmed rather than refused, and each request's own shape decides.
+        Err(reason) if shapes_left_to_the_client(&signature) => {
             tracing::warn!(
                 model = name,
                 version,
                 %reason,
-                "served without a warm-up: no synthetic input of any rank ran"
+                "served without a warm-up: no synthetic input this server could shape ran"
             );
             (Vec::new(), FILLS[0])
         }
@@ -373,6 +373,16 @@ fn warm_up_any(
         "{reason} (synthetic inputs of zeros and of ones, with dynamic dimensions past the \
          first of 1 and of 64, all failed)"
     ))
+}
+
+/// Whether some input's shape is not fully known before a request: it takes any rank, or a
+/// dimension past the first is dynamic.
+fn shapes_left_to_the_client(signature: &ModelSignature) -> bool {
+    !signature.any_rank.is_empty()
+        || signature
+            .inputs
+            .iter()
+            .any(|i| i.shape.iter().skip(1).any(|&d| d < 0))
 }
 
 /// The ranks tried, in order, for inputs that take any rank: a scalar first (what such an

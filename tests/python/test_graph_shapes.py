@@ -100,6 +100,14 @@ GRAPHS = {
         [("y", F32, None)],
         [numpy_helper.from_array(np.arange(6, dtype=np.float32).reshape(2, 3), "w")],
     ),
+    # Features left dynamic at export ([N, K]) while the weights need K = 2: no synthetic
+    # width runs, the graph still serves requests of the right width.
+    "dynamic_width": model(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])],
+        [("x", F32, ["N", "K"])],
+        [("y", F32, ["N", 3])],
+        [numpy_helper.from_array(np.arange(6, dtype=np.float32).reshape(2, 3), "w")],
+    ),
     # No inputs at all: the same answer for every request.
     "constant": model(
         [helper.make_node("Constant", [], ["c"], value=helper.make_tensor("cv", I64, [3], [1, 2, 3]))],
@@ -387,3 +395,15 @@ def test_a_zero_in_the_shape_of_a_graph_that_does_not_batch_is_run_not_refused(s
     answer = infer(url, "unique", [fp32("x", np.zeros((0, 2)))])
     assert answer.status_code == 200, answer.text
     assert answer.json()["outputs"][0]["shape"] == [0]
+
+
+def test_a_graph_whose_dynamic_width_no_warm_up_guesses_is_served_unwarmed(served):
+    url, _ = served
+    x = np.array([[1, 2], [3, 4]], dtype=np.float32)
+    answer = infer(url, "dynamic_width", [fp32("x", x)])
+    assert answer.status_code == 200, answer.text
+    expected = x @ np.arange(6, dtype=np.float32).reshape(2, 3)
+    assert answer.json()["outputs"][0]["data"] == expected.ravel().tolist()
+    answer = infer(url, "dynamic_width", [fp32("x", [[1, 2, 3]])])
+    assert answer.status_code == 400, answer.text
+    assert "MatMul" in answer.json()["error"]
