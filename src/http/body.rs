@@ -128,7 +128,7 @@ impl Encoding {
     pub fn decode(self, compressed: &[u8], limit: usize) -> Result<Bytes, ApiError> {
         use std::io::Read;
         let reader: Box<dyn Read + '_> = match self {
-            Encoding::Gzip => Box::new(flate2::read::GzDecoder::new(compressed)),
+            Encoding::Gzip => Box::new(flate2::read::MultiGzDecoder::new(compressed)),
             Encoding::Deflate => Box::new(flate2::read::ZlibDecoder::new(compressed)),
         };
         // Room for the whole limit at once: only the pages written are taken, and a body
@@ -272,6 +272,17 @@ mod encoding_tests {
         ));
         let garbage = Encoding::Deflate.decode(b"not deflate", 100);
         assert!(matches!(garbage, Err(ApiError::BadRequest(_))));
+        // Members one after the other are one body (RFC 1952); bytes after them are not.
+        let mut two = gzip(b"[1,");
+        two.extend(gzip(b"2]"));
+        let decoded = Encoding::Gzip.decode(&two, 100).expect("decoded");
+        assert_eq!(&decoded[..], b"[1,2]");
+        let mut trailing = gzip(b"[1]");
+        trailing.extend_from_slice(b"junk");
+        assert!(matches!(
+            Encoding::Gzip.decode(&trailing, 100),
+            Err(ApiError::BadRequest(_))
+        ));
     }
 
     #[test]
