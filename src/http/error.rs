@@ -123,8 +123,9 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static(allow));
         }
-        if matches!(self, ApiError::BodyTimeout(_)) {
-            // The rest of the body may still come: this connection cannot be read further.
+        if matches!(self, ApiError::BodyTimeout(_) | ApiError::PayloadTooLarge { .. }) {
+            // The rest of the body may still come (or was never read): this connection
+            // cannot be read further.
             response
                 .headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
