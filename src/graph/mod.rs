@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use prost::Message;
 
 pub use check::{CheckError, check_model, external_locations};
-use proto::{AttributeProto, GraphProto, ModelProto};
+use proto::{AttributeProto, GraphProto, ModelProto, NodeProto};
 
 /// Why a file is not a readable ONNX model.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +53,82 @@ pub fn unranked_inputs(model: &ModelProto) -> HashSet<String> {
         })
         .filter_map(|input| input.name.clone())
         .collect()
+}
+
+/// Where a size read from the graph goes in an input's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Axis {
+    Last,
+    At(usize),
+}
+
+/// A size an input's dimension must have for the node that reads it: the inner dimension of
+/// a matrix product with constant weights, the channels of a convolution. A synthetic
+/// warm-up input of any other size there does not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeHint {
+    pub axis: Axis,
+    pub size: usize,
+}
+
+/// For each graph input read directly by a `MatMul`, `Gemm` or `Conv` with constant weights,
+/// the size those weights need along one of its axes.
+pub fn size_hints(model: &ModelProto) -> HashMap<String, Vec<SizeHint>> {
+    let Some(graph) = &model.graph else {
+        return HashMap::new();
+    };
+    let weights: HashMap<&str, &[i64]> = graph
+        .initializer
+        .iter()
+        .filter_map(|t| Some((t.name.as_deref()?, t.dims.as_slice())))
+        .collect();
+    let mut hints: HashMap<String, Vec<SizeHint>> = HashMap::new();
+    for input in graph.input.iter().filter_map(|i| i.name.as_deref()) {
+        for node in graph
+            .node
+            .iter()
+            .filter(|n| n.input.first().map(String::as_str) == Some(input))
+        {
+            let dims = node
+                .input
+                .get(1)
+                .and_then(|w| weights.get(w.as_str()).copied());
+            if let Some(hint) = dims.and_then(|dims| size_needed(node, dims)) {
+                hints.entry(input.to_string()).or_default().push(hint);
+            }
+        }
+    }
+    hints
+}
+
+/// The size `node` needs its first input to have, given its constant second input's `dims`.
+fn size_needed(node: &NodeProto, dims: &[i64]) -> Option<SizeHint> {
+    let attribute = |name: &str| {
+        node.attribute
+            .iter()
+            .find(|a| a.name.as_deref() == Some(name))
+            .and_then(|a| a.i)
+    };
+    let (axis, size) = match (node.op_type.as_deref()?, dims) {
+        // x @ W: x's last dimension is W's second to last (its only one for a vector).
+        ("MatMul", [k]) | ("MatMul", [.., k, _]) => (Axis::Last, *k),
+        ("Gemm", [rows, columns]) if attribute("transA").unwrap_or(0) == 0 => {
+            let k = if attribute("transB").unwrap_or(0) == 1 {
+                columns
+            } else {
+                rows
+            };
+            (Axis::At(1), *k)
+        }
+        // W is [out channels, in channels / group, kernel…].
+        ("Conv", [_, per_group, _, ..]) => {
+            let group = attribute("group").unwrap_or(1);
+            (Axis::At(1), per_group.checked_mul(group)?)
+        }
+        _ => return None,
+    };
+    let size = usize::try_from(size).ok().filter(|&s| s > 0)?;
+    Some(SizeHint { axis, size })
 }
 
 /// A value a graph input is known to accept, found in the category list of an encoder that
@@ -193,6 +269,60 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(unranked_inputs(&model), HashSet::from(["any".to_string()]));
+    }
+
+    #[test]
+    fn weights_tell_the_size_their_node_needs_of_an_input() {
+        use super::proto::TensorProto;
+        let weight = |name: &str, dims: &[i64]| TensorProto {
+            name: Some(name.into()),
+            dims: dims.to_vec(),
+            ..Default::default()
+        };
+        let int = |name: &str, i: i64| AttributeProto {
+            name: Some(name.into()),
+            i: Some(i),
+            ..Default::default()
+        };
+        let op = |op: &str, inputs: &[&str], attributes: Vec<AttributeProto>| NodeProto {
+            op_type: Some(op.into()),
+            attribute: attributes,
+            ..node(inputs, &["y"], None)
+        };
+        let graph = GraphProto {
+            input: ["a", "b", "c", "d", "e"]
+                .iter()
+                .map(|n| ValueInfoProto {
+                    name: Some(n.to_string()),
+                    ..Default::default()
+                })
+                .collect(),
+            initializer: vec![
+                weight("w", &[2, 3]),
+                weight("k", &[8, 3, 3, 3]),
+                weight("v", &[5]),
+            ],
+            node: vec![
+                op("MatMul", &["a", "w"], vec![]),
+                op("Gemm", &["b", "w", "bias"], vec![int("transB", 1)]),
+                op("Conv", &["c", "k"], vec![int("group", 2)]),
+                op("MatMul", &["d", "v"], vec![]),
+                // Weights computed in the graph say nothing.
+                op("MatMul", &["e", "computed"], vec![]),
+            ],
+            ..Default::default()
+        };
+        let model = ModelProto {
+            graph: Some(graph),
+            ..Default::default()
+        };
+        let hints = size_hints(&model);
+        let hint = |axis, size| vec![SizeHint { axis, size }];
+        assert_eq!(hints.get("a"), Some(&hint(Axis::Last, 2)));
+        assert_eq!(hints.get("b"), Some(&hint(Axis::At(1), 3)));
+        assert_eq!(hints.get("c"), Some(&hint(Axis::At(1), 6)));
+        assert_eq!(hints.get("d"), Some(&hint(Axis::Last, 5)));
+        assert_eq!(hints.get("e"), None);
     }
 
     #[test]

@@ -123,7 +123,10 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static(allow));
         }
-        if matches!(self, ApiError::BodyTimeout(_) | ApiError::PayloadTooLarge { .. }) {
+        if matches!(
+            self,
+            ApiError::BodyTimeout(_) | ApiError::PayloadTooLarge { .. }
+        ) {
             // The rest of the body may still come (or was never read): this connection
             // cannot be read further.
             response

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::contract::{DataType, ModelConfig, ModelMetadata, TensorSpec};
 use crate::events::Events;
-use crate::graph::{self, KnownValue};
+use crate::graph::{self, Axis, KnownValue, SizeHint};
 use crate::inference::batch::BatchPolicy;
 use crate::inference::inline::InlineRuns;
 use crate::runtime::{self, Output, SessionOptions, SessionPool};
@@ -76,7 +76,10 @@ pub fn load_version(
         path: path.clone(),
         reason: e.to_string(),
     })?;
-    let known = graph::known_input_values(&model);
+    let facts = GraphFacts {
+        known: graph::known_input_values(&model),
+        sizes: graph::size_hints(&model),
+    };
     let unranked = graph::unranked_inputs(&model);
     drop(model);
     let metadata = read_metadata(dir)?;
@@ -120,7 +123,7 @@ pub fn load_version(
         .map(|i| i.name.clone())
         .collect();
     // ZipMap outputs reveal their classes only when run: the warm-up run tells.
-    let (warm, fill) = match warm_up_ranks(&pool, &signature, &known) {
+    let (warm, fill) = match warm_up_ranks(&pool, &signature, &facts) {
         Ok(warm) => warm,
         // An input of any shape, or with dynamic dimensions past the first, may need sizes
         // this server cannot guess (a matrix product's inner dimension): the graph is served
@@ -151,7 +154,7 @@ pub fn load_version(
             });
         }
     }
-    let probe = probe_rows(&pool, &signature.inputs, &known, fill);
+    let probe = probe_rows(&pool, &signature.inputs, &facts, fill);
     if let Err(reason) = &probe {
         tracing::debug!(model = name, version, %reason, "rows not probed");
     }
@@ -219,7 +222,7 @@ fn first_dimensions(outputs: &[(String, Output)]) -> HashMap<String, Option<usiz
 fn probe_rows(
     pool: &SessionPool,
     inputs: &[TensorSpec],
-    known: &HashMap<String, KnownValue>,
+    facts: &GraphFacts,
     fill: Fill,
 ) -> Result<HashMap<String, Option<usize>>, String> {
     if inputs.is_empty()
@@ -229,7 +232,7 @@ fn probe_rows(
     {
         return Err("not every input has a dynamic first dimension".into());
     }
-    warm_up(pool, inputs, known, PROBE_ROWS, fill)
+    warm_up(pool, inputs, facts, PROBE_ROWS, fill)
         .map(|outputs| first_dimensions(&outputs))
         .map_err(|e| format!("a run of {PROBE_ROWS} rows failed: {e}"))
 }
@@ -357,11 +360,11 @@ const FILLS: [Fill; 4] = [
 fn warm_up_any(
     pool: &SessionPool,
     inputs: &[TensorSpec],
-    known: &HashMap<String, KnownValue>,
+    facts: &GraphFacts,
 ) -> Result<(Vec<(String, Output)>, Fill), String> {
     let mut first_failure = None;
     for fill in FILLS {
-        match warm_up(pool, inputs, known, 1, fill) {
+        match warm_up(pool, inputs, facts, 1, fill) {
             Ok(outputs) => return Ok((outputs, fill)),
             Err(reason) => {
                 first_failure.get_or_insert(reason);
@@ -395,7 +398,7 @@ const ANY_RANKS: [usize; 4] = [0, 1, 2, 3];
 fn warm_up_ranks(
     pool: &SessionPool,
     signature: &ModelSignature,
-    known: &HashMap<String, KnownValue>,
+    facts: &GraphFacts,
 ) -> Result<(Vec<(String, Output)>, Fill), String> {
     let ranks: &[usize] = match signature.any_rank.is_empty() {
         true => &ANY_RANKS[..1],
@@ -414,7 +417,7 @@ fn warm_up_ranks(
                 false => spec.clone(),
             })
             .collect();
-        match warm_up_any(pool, &inputs, known) {
+        match warm_up_any(pool, &inputs, facts) {
             Ok(warm) => return Ok(warm),
             Err(reason) => {
                 first_failure.get_or_insert(reason);
@@ -431,36 +434,59 @@ const PROBE_ROWS: usize = 3;
 fn warm_up(
     pool: &SessionPool,
     inputs: &[TensorSpec],
-    known: &HashMap<String, KnownValue>,
+    facts: &GraphFacts,
     rows: usize,
     fill: Fill,
 ) -> Result<Vec<(String, Output)>, String> {
     let tensors = inputs
         .iter()
-        .map(|spec| synthetic(spec, known.get(&spec.name), rows, fill))
+        .map(|spec| synthetic(spec, facts, rows, fill))
         .collect::<Result<Vec<_>, _>>()?;
     let mut session = pool.checkout();
     runtime::run(&mut session, &tensors, None).map_err(|e| e.to_string())
 }
 
+/// What the graph's protobuf tells the synthetic runs, by input name: a value an encoder
+/// downstream knows, and the sizes constant weights need of some axes.
+struct GraphFacts {
+    known: HashMap<String, KnownValue>,
+    sizes: HashMap<String, Vec<SizeHint>>,
+}
+
+impl GraphFacts {
+    /// The size axis `axis` of an input of rank `rank` must have, when the graph says.
+    fn size(&self, input: &str, axis: usize, rank: usize) -> Option<usize> {
+        self.sizes.get(input)?.iter().find_map(|hint| {
+            let applies = match hint.axis {
+                Axis::At(at) => at == axis,
+                Axis::Last => axis + 1 == rank,
+            };
+            applies.then_some(hint.size)
+        })
+    }
+}
+
 fn synthetic(
     spec: &TensorSpec,
-    known: Option<&KnownValue>,
+    facts: &GraphFacts,
     rows: usize,
     fill: Fill,
 ) -> Result<Tensor, String> {
+    let rank = spec.shape.len();
     let shape: Vec<usize> = spec
         .shape
         .iter()
         .enumerate()
         .map(|(i, &d)| match (i, d) {
             (0, d) if d < 0 => rows,
-            (_, d) if d < 0 => fill.other_dimensions,
+            (_, d) if d < 0 => facts
+                .size(&spec.name, i, rank)
+                .unwrap_or(fill.other_dimensions),
             (_, d) => d as usize,
         })
         .collect();
     let n: usize = shape.iter().product();
-    let data = match (spec.datatype, known) {
+    let data = match (spec.datatype, facts.known.get(&spec.name)) {
         (DataType::Bytes, Some(KnownValue::String(s))) => {
             TensorData::Bytes(vec![s.as_bytes().to_vec(); n])
         }

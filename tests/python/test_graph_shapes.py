@@ -100,8 +100,17 @@ GRAPHS = {
         [("y", F32, None)],
         [numpy_helper.from_array(np.arange(6, dtype=np.float32).reshape(2, 3), "w")],
     ),
-    # Features left dynamic at export ([N, K]) while the weights need K = 2: no synthetic
-    # width runs, the graph still serves requests of the right width.
+    # Features left dynamic at export ([N, K]) while the weights need K = 2: the warm-up reads
+    # the size from the weights; with weights computed in the graph it cannot, and the graph is
+    # served unwarmed.
+    "dynamic_width_computed": model(
+        [
+            helper.make_node("Constant", [], ["w"], value=numpy_helper.from_array(np.arange(6, dtype=np.float32).reshape(2, 3))),
+            helper.make_node("MatMul", ["x", "w"], ["y"]),
+        ],
+        [("x", F32, ["N", "K"])],
+        [("y", F32, ["N", 3])],
+    ),
     "dynamic_width": model(
         [helper.make_node("MatMul", ["x", "w"], ["y"])],
         [("x", F32, ["N", "K"])],
@@ -397,13 +406,18 @@ def test_a_zero_in_the_shape_of_a_graph_that_does_not_batch_is_run_not_refused(s
     assert answer.json()["outputs"][0]["shape"] == [0]
 
 
-def test_a_graph_whose_dynamic_width_no_warm_up_guesses_is_served_unwarmed(served):
-    url, _ = served
+def test_dynamic_widths_are_sized_from_the_weights_or_left_to_the_requests(served):
+    url, audit = served
     x = np.array([[1, 2], [3, 4]], dtype=np.float32)
-    answer = infer(url, "dynamic_width", [fp32("x", x)])
-    assert answer.status_code == 200, answer.text
     expected = x @ np.arange(6, dtype=np.float32).reshape(2, 3)
-    assert answer.json()["outputs"][0]["data"] == expected.ravel().tolist()
-    answer = infer(url, "dynamic_width", [fp32("x", [[1, 2, 3]])])
-    assert answer.status_code == 400, answer.text
-    assert "MatMul" in answer.json()["error"]
+    for name in ("dynamic_width", "dynamic_width_computed"):
+        answer = infer(url, name, [fp32("x", x)])
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["outputs"][0]["data"] == expected.ravel().tolist()
+        answer = infer(url, name, [fp32("x", [[1, 2, 3]])])
+        assert answer.status_code == 400, answer.text
+        assert "MatMul" in answer.json()["error"]
+    # Only the graph whose weights the warm-up cannot read was served without one.
+    log = "".join(p.read_text() for p in audit.parent.glob("server-*.log"))
+    unwarmed = [line for line in log.splitlines() if "served without a warm-up" in line]
+    assert len(unwarmed) == 1 and "dynamic_width_computed" in unwarmed[0], unwarmed
