@@ -10,6 +10,9 @@ use clap::Parser;
 use crate::audit::{AuditConfig, AuditMode, Retention};
 use crate::inference::batch::BatchPolicy;
 
+/// The largest `--max-body-bytes` accepted.
+const MAX_BODY_LIMIT: usize = 4 << 30;
+
 /// prediction-api: serves ONNX models over REST, KServe V2, TF-Serving V1 and MLflow APIs.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "prediction-api", version, about)]
@@ -227,6 +230,13 @@ impl Config {
         self.batch_policy().validate().map_err(|e| {
             format!("{e} (--batch-max-rows, --batch-max-delay-us, --batch-queue-capacity)")
         })?;
+        // A body is held whole in memory (and a compressed one may grow to the limit): a
+        // limit beyond a few GiB is a typo, not a plan.
+        if !(1..=MAX_BODY_LIMIT).contains(&self.max_body_bytes) {
+            return Err(format!(
+                "--max-body-bytes must be between 1 and {MAX_BODY_LIMIT} (4 GiB)"
+            ));
+        }
         if self.audit_queue_capacity == 0 {
             return Err("--audit-queue-capacity must be at least 1".into());
         }
@@ -311,5 +321,23 @@ impl Config {
         config.model_repository = model_repository.into();
         config.audit_db = "off".into();
         config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_limit_of_nothing_or_beyond_4_gib_is_refused() {
+        let mut config = Config::for_tests("models");
+        assert!(config.validate().is_ok());
+        for refused in [0, MAX_BODY_LIMIT + 1] {
+            config.max_body_bytes = refused;
+            let message = config.validate().expect_err("refused");
+            assert!(message.contains("--max-body-bytes"), "{message}");
+        }
+        config.max_body_bytes = MAX_BODY_LIMIT;
+        assert!(config.validate().is_ok());
     }
 }

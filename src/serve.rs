@@ -1,9 +1,11 @@
-//! Serving connections: the router over hyper's HTTP/1, as `axum::serve` does, with the
-//! connection timeouts a server facing the network needs and `axum::serve` leaves unset.
+//! Serving connections: the router over hyper's HTTP/1, as `axum::serve` does (HTTP/1 only,
+//! as axum is built here), with the connection timeouts a server facing the network needs and
+//! `axum::serve` leaves unset.
 //!
 //! A connection that has not sent a whole request head within the header timeout
 //! (`--header-read-timeout-secs`) is closed; hyper starts that clock whenever it waits for a
-//! head, so a keep-alive connection left idle that long is closed too. Without it, clients
+//! head, from the connection's start on (one that sends nothing included), so a keep-alive
+//! connection left idle that long is closed too. Without it, clients
 //! that open connections and send nothing (or a header line now and then) hold a file
 //! descriptor each, for ever.
 
@@ -15,8 +17,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -38,8 +40,10 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
-                    pause_after_accept_error(e).await;
-                    continue;
+                    tokio::select! {
+                        () = pause_after_accept_error(e) => continue,
+                        () = &mut shutdown => break,
+                    }
                 }
             },
             () = &mut shutdown => break,
@@ -69,13 +73,13 @@ async fn serve_connection<S>(
         + 'static,
     S::Future: Send + 'static,
 {
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
+    // HTTP/1 itself rather than hyper-util's automatic choice of version: that one first reads
+    // bytes to tell the versions apart, before any timer runs.
+    let connection = http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
-    let connection = builder
-        .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
+        .header_read_timeout(header_timeout)
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+        .with_upgrades();
     let mut connection = std::pin::pin!(connection);
     let mut stopping = false;
     loop {

@@ -45,15 +45,19 @@ impl FromRequest<AppState> for RawBody {
             progress.read();
         }
         if let Some(encoding) = Encoding::of(&parts.headers)? {
-            // Decompressing up to the body limit is CPU work and up to the limit in memory:
-            // off the async workers, and a few at a time.
-            let _permit = DECOMPRESSING
+            // Decompressing up to the body limit is CPU work and memory: off the async
+            // workers, and a few at a time. The permit goes with the work, which runs to its
+            // end even when the client leaves and this future is dropped.
+            let permit = DECOMPRESSING
                 .acquire()
                 .await
                 .map_err(|e| ApiError::Internal(format!("decompression refused: {e}")))?;
-            bytes = tokio::task::spawn_blocking(move || encoding.decode(&bytes, limit))
-                .await
-                .map_err(|e| ApiError::Internal(format!("decompression did not finish: {e}")))??;
+            bytes = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                encoding.decode(&bytes, limit)
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("decompression did not finish: {e}")))??;
             // The handlers see the body as if it had been sent uncompressed (Triton's binary
             // header length counts the uncompressed body).
             parts.headers.remove(header::CONTENT_ENCODING);
@@ -65,9 +69,9 @@ impl FromRequest<AppState> for RawBody {
     }
 }
 
-/// How many bodies are decompressed at once. Each may take up to the body limit in memory
-/// however small it came: a few kilobytes of gzip can claim tens of megabytes, so the count
-/// is what bounds the memory compressed requests can make the server take.
+/// How many bodies are decompressed at once. Each may grow to the body limit however small it
+/// came (a few kilobytes of gzip can claim tens of megabytes): the count bounds the memory
+/// that decompressing takes at any moment, bombs that end in 413 included.
 static DECOMPRESSING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 /// Where a request is in reading its body, for the edge to tell a client that had not finished
@@ -131,9 +135,10 @@ impl Encoding {
             Encoding::Gzip => Box::new(flate2::read::MultiGzDecoder::new(compressed)),
             Encoding::Deflate => Box::new(flate2::read::ZlibDecoder::new(compressed)),
         };
-        // Room for the whole limit at once: only the pages written are taken, and a body
-        // that grows is not copied into ever larger buffers (which doubled the peak).
-        let mut out = Vec::with_capacity(limit.saturating_add(1));
+        // Room for what such bodies usually expand to; a body that grows past it is copied
+        // into larger buffers, at most twice the limit at the peak.
+        let expected = compressed.len().saturating_mul(16).max(64 * 1024);
+        let mut out = Vec::with_capacity(expected.min(limit.saturating_add(1)));
         reader
             .take(limit as u64 + 1)
             .read_to_end(&mut out)

@@ -44,6 +44,18 @@ pub fn tensors_from_records(
             }
         };
         match record {
+            // TF-Serving's bytes object is a bare value for a model of one input, not a record
+            // with a feature named `b64`.
+            Value::Object(fields)
+                if columns.len() == 1
+                    && columns[0].spec.name != "b64"
+                    && b64_element(fields).is_some() =>
+            {
+                let column = &mut columns[0];
+                column
+                    .push_row(record)
+                    .map_err(|m| RecordError(format!("{}: {m}", at(&column.spec.name))))?;
+            }
             Value::Object(fields) => {
                 if let Some(unknown) = fields.keys().find(|k| !names.contains(&k.as_str())) {
                     return fail(format!(

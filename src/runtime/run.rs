@@ -11,7 +11,8 @@ pub enum RunError {
     Convert(#[from] ConvertError),
     /// ONNX Runtime refused the inputs (its `INVALID_ARGUMENT`: shapes the graph does not
     /// take), or a node failed on them (shapes that do not broadcast, an index out of range).
-    /// The graph ran at load on synthetic inputs, so what fails now is these inputs: the
+    /// The graph ran at load on synthetic inputs (but for the few served unwarmed, whose
+    /// shapes no synthetic input fitted: loader.rs), so what fails now is these inputs: the
     /// message is for the client.
     #[error("ONNX Runtime cannot run the graph on these inputs: {0}")]
     Refused(String),

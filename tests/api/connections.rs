@@ -82,6 +82,8 @@ async fn connections_that_do_not_send_a_request_head_in_time_are_closed() {
     let mut config = Config::for_tests(committed_models());
     config.header_read_timeout_secs = 1.0;
     let app = TestApp::spawn_with(config).await;
+    // Nothing at all.
+    let mut silent = connect(&app).await;
     // Half a head, then nothing.
     let mut stalled = connect(&app).await;
     stalled
@@ -94,6 +96,8 @@ async fn connections_that_do_not_send_a_request_head_in_time_are_closed() {
         .await
         .expect("sent");
     let started = Instant::now();
+    let (_, silent_closed) = read_for(&mut silent, Duration::from_secs(10)).await;
+    assert!(silent_closed);
     let (_, stalled_closed) = read_for(&mut stalled, Duration::from_secs(10)).await;
     let (first, idle_closed) = read_for(&mut idle, Duration::from_secs(10)).await;
     assert!(stalled_closed && idle_closed);

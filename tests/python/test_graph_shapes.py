@@ -421,3 +421,20 @@ def test_dynamic_widths_are_sized_from_the_weights_or_left_to_the_requests(serve
     log = "".join(p.read_text() for p in audit.parent.glob("server-*.log"))
     unwarmed = [line for line in log.splitlines() if "served without a warm-up" in line]
     assert len(unwarmed) == 1 and "dynamic_width_computed" in unwarmed[0], unwarmed
+
+
+def test_tf_serving_bytes_objects_are_bare_values_for_a_model_of_one_input(served):
+    url, _ = served
+    hello = "aGVsbG8="  # base64 of "hello"
+    for body in ({"instances": [{"b64": hello}, "world"]}, {"inputs": {"b64": hello}}):
+        answer = requests.post(f"{url}/v1/models/text:predict", json=body, timeout=TIMEOUT)
+        assert answer.status_code == 200, answer.text
+        values = answer.json().get("predictions") or answer.json().get("outputs")
+        assert json.dumps(values).count("hello") == 1, values
+
+
+def test_tf_serving_metadata_says_an_input_without_a_shape_has_an_unknown_rank(served):
+    url, _ = served
+    meta = requests.get(f"{url}/v1/models/anyrank/metadata", timeout=TIMEOUT).json()
+    x = meta["metadata"]["signature_def"]["signature_def"]["serving_default"]["inputs"]["x"]
+    assert x["tensor_shape"] == {"dim": [], "unknown_rank": True}

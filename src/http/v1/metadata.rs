@@ -88,7 +88,7 @@ pub struct TensorInfo {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct TensorShape {
     pub dim: Vec<Dim>,
-    /// Always false: every graph input and output has a known rank.
+    /// True for an input the graph declares without a shape (any rank; `dim` is then empty).
     pub unknown_rank: bool,
 }
 
@@ -102,11 +102,15 @@ pub struct Dim {
 impl MetadataResponse {
     fn of(model: &LoadedModel) -> MetadataResponse {
         let signature = &model.signature;
-        let inputs = signature.inputs.iter().map(TensorInfo::entry).collect();
+        let inputs = signature
+            .inputs
+            .iter()
+            .map(|i| TensorInfo::entry(i, signature.takes_any_rank(&i.name)))
+            .collect();
         let outputs = signature
             .outputs
             .iter()
-            .map(|o| TensorInfo::entry(&o.tensor))
+            .map(|o| TensorInfo::entry(&o.tensor, false))
             .collect();
         let signature_def = BTreeMap::from([(
             SIGNATURE.to_owned(),
@@ -130,7 +134,9 @@ impl MetadataResponse {
 }
 
 impl TensorInfo {
-    fn entry(spec: &TensorSpec) -> (String, TensorInfo) {
+    /// `spec` as TF-Serving describes a tensor; `any_rank` for an input the graph declares
+    /// without a shape.
+    fn entry(spec: &TensorSpec, any_rank: bool) -> (String, TensorInfo) {
         let dim = spec
             .shape
             .iter()
@@ -144,7 +150,7 @@ impl TensorInfo {
             dtype: tensorflow_type(spec.datatype),
             tensor_shape: TensorShape {
                 dim,
-                unknown_rank: false,
+                unknown_rank: any_rank,
             },
         };
         (spec.name.clone(), info)
@@ -191,7 +197,7 @@ mod tests {
             datatype: DataType::Fp32,
             shape: vec![-1, 4],
         };
-        let (key, info) = TensorInfo::entry(&spec);
+        let (key, info) = TensorInfo::entry(&spec, false);
         let json = serde_json::to_value(&info).expect("serializes");
         assert_eq!(key, "x");
         assert_eq!(
