@@ -197,17 +197,24 @@ impl<T: DeserializeOwned> FromRequest<AppState> for SentJson<T> {
     }
 }
 
+/// The Content-Type's media type, without its parameters and lower-cased; empty when there is
+/// none (or it is not ASCII text).
+pub fn media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|text| text.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
 pub fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok(());
     };
     let text = value.to_str().unwrap_or("");
-    let essence = text
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let essence = media_type(headers);
     // curl's `-d` labels a JSON body as a form unless told otherwise: take it as JSON.
     let curl_default = essence == "application/x-www-form-urlencoded";
     if essence == "application/json"

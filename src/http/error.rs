@@ -80,6 +80,14 @@ impl ApiError {
         }
     }
 
+    /// For a route that reads more than JSON: a 415 names the body types it does read.
+    pub fn for_a_route_reading(self, reads: &'static str) -> ApiError {
+        match self {
+            ApiError::UnsupportedMediaType(sent, _) => ApiError::UnsupportedMediaType(sent, reads),
+            other => other,
+        }
+    }
+
     /// A stable machine-readable code beside the message.
     pub fn code(&self) -> &'static str {
         match self {

@@ -49,7 +49,7 @@ pub fn tensors_from_records(
             Value::Object(fields)
                 if columns.len() == 1
                     && columns[0].spec.name != "b64"
-                    && b64_element(fields).is_some() =>
+                    && b64_text(fields).is_some() =>
             {
                 let column = &mut columns[0];
                 column
@@ -322,14 +322,20 @@ impl<'s> Column<'s> {
     }
 }
 
+/// The base64 text of TF-Serving's bytes object `{"b64": "<base64>"}`, or `None` when
+/// `object` is not one.
+pub fn b64_text(object: &Map<String, Value>) -> Option<&str> {
+    match (object.len(), object.get("b64")) {
+        (1, Some(Value::String(text))) => Some(text),
+        _ => None,
+    }
+}
+
 /// TF-Serving's convention for bytes that are not text: `{"b64": "<base64>"}`. `None` when
 /// the object is not that; an error when its text is not base64.
 fn b64_element(object: &Map<String, Value>) -> Option<Result<Vec<u8>, String>> {
     use base64::Engine;
-    let text = match (object.len(), object.get("b64")) {
-        (1, Some(Value::String(text))) => text,
-        _ => return None,
-    };
+    let text = b64_text(object)?;
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(text)
         .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text))

@@ -9,14 +9,13 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::extract::{FromRequest, Request, State};
-use axum::http::header;
 
 use super::path::ApiPath;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
-use super::body::{RawBody, SentJson, without_bom};
+use super::body::{RawBody, SentJson, media_type, without_bom};
 use super::error::ApiError;
 use super::state::AppState;
 use super::trail::{Scored, Trail};
@@ -91,24 +90,13 @@ impl FromRequest<AppState> for ScoringBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let csv = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|text| text.split(';').next())
-            .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("text/csv"));
-        if csv {
+        if media_type(req.headers()) == "text/csv" {
             let raw = RawBody::from_request(req, state).await?;
             return Ok(ScoringBody::Csv(without_bom(raw.bytes)));
         }
         let sent = SentJson::from_request(req, state)
             .await
-            .map_err(|e| match e {
-                ApiError::UnsupportedMediaType(sent, _) => {
-                    ApiError::UnsupportedMediaType(sent, "application/json, or text/csv")
-                }
-                other => other,
-            })?;
+            .map_err(|e| e.for_a_route_reading("application/json, or text/csv"))?;
         Ok(ScoringBody::Json(sent.value))
     }
 }

@@ -201,11 +201,7 @@ pub(super) fn tensors_from_inputs(
 ) -> Result<Vec<Tensor>, ApiError> {
     let tensors = match (columns, model.signature.inputs.as_slice()) {
         // A lone `{"b64": …}` is TF-Serving's bytes value: the one input's single row.
-        (Value::Object(map), [only])
-            if only.name != "b64"
-                && map.len() == 1
-                && map.get("b64").is_some_and(Value::is_string) =>
-        {
+        (Value::Object(map), [only]) if only.name != "b64" && records::b64_text(map).is_some() => {
             let map = Map::from_iter([(only.name.clone(), Value::Array(vec![columns.clone()]))]);
             records::tensors_from_columns(model, &map)?
         }

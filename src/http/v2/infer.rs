@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::contract::DataType;
-use crate::http::body::check_json_content_type;
+use crate::http::body::{check_json_content_type, media_type};
 use crate::http::error::ApiError;
 use crate::inference::Outputs;
 use crate::repository::LoadedModel;
@@ -129,24 +129,13 @@ pub fn is_binary(headers: &HeaderMap) -> bool {
 
 /// JSON, or Triton's binary form, which `tritonclient` sends with no Content-Type at all.
 pub fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
-    let binary = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|text| text.split(';').next())
-        .is_some_and(|essence| {
-            essence
-                .trim()
-                .eq_ignore_ascii_case("application/octet-stream")
-        });
-    if binary {
+    if media_type(headers) == "application/octet-stream" {
         return Ok(());
     }
-    check_json_content_type(headers).map_err(|e| match e {
-        ApiError::UnsupportedMediaType(sent, _) => ApiError::UnsupportedMediaType(
-            sent,
+    check_json_content_type(headers).map_err(|e| {
+        e.for_a_route_reading(
             "application/json, or Triton's binary tensors (application/octet-stream)",
-        ),
-        other => other,
+        )
     })
 }
 
