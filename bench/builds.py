@@ -22,6 +22,12 @@ how the machine's time was split in each server's cells (user, system, softirq, 
 /proc/stat: idle CPU at full load is throughput lost), and the audit rows each server dropped
 (read from its /metrics before it stops: a comparison with dropped rows is not a fair one).
 
+With `--pin`, each server runs on the second core only and wrk on the first (taskset): the
+server's throughput on one core of its own, as with the load generator on another machine.
+Its ratios are steadier (the two no longer take turns on both cores, and no idle time shows
+up between them), and they weigh everything the server spends per request, the audit writer
+included, exactly: the core is always busy.
+
 Linux only (/proc); needs wrk (`make bench-build`). 127.0.0.1 only; every server is stopped,
 every run bounded in time.
 """
@@ -41,7 +47,11 @@ CONNECTIONS = 64
 SHOWN_FIELDS = ("user", "system", "softirq", "idle", "steal")
 
 
-def server(spec: str, folder: Path) -> run.Server:
+SERVER_CORE = ("taskset", "-c", "1")
+CLIENT_CORE = ("taskset", "-c", "0")
+
+
+def server(spec: str, folder: Path, pinned: bool) -> run.Server:
     """NAME=BINARY[:FLAG,FLAG...] as a harness server whose audit database is in `folder`."""
     name, _, rest = spec.partition("=")
     binary, _, flags = rest.partition(":")
@@ -53,20 +63,23 @@ def server(spec: str, folder: Path) -> run.Server:
     if not any(f.startswith("--audit-db") for f in extra):
         extra.append(f"--audit-db={folder / name / 'audit.db'}")
 
+    core = SERVER_CORE if pinned else ()
+
     def argv(ports: list[int]) -> list[str]:
         return [
-            binary, "--host", "127.0.0.1", "--port", str(ports[0]),
+            *core, binary, "--host", "127.0.0.1", "--port", str(ports[0]),
             "--model-repository", str(run.ROOT / "models"), "--log-level", "warn", *extra,
         ]  # fmt: skip
 
     return run.Server(name=name, description=spec, argv=argv)
 
 
-def cell(server: run.Server, script: Path, seconds: int, folder: Path) -> dict:
+def cell(server: run.Server, script: Path, seconds: int, folder: Path, pinned: bool) -> dict:
+    client = CLIENT_CORE if pinned else ()
     try:
-        with run.warmed(server, folder, script, CONNECTIONS) as running:
+        with run.warmed(server, folder, script, CONNECTIONS, client) as running:
             before = run.cpu_ticks()
-            measured = run.wrk(running.port, script, CONNECTIONS, seconds)
+            measured = run.wrk(running.port, script, CONNECTIONS, seconds, client)
             after = run.cpu_ticks()
             # None: a server that exports no count (a build without the trail's metrics).
             dropped = run.audit_rows_dropped(running.port) or 0
@@ -96,6 +109,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=16)
     parser.add_argument("--duration", type=int, default=6, help="seconds per cell")
     parser.add_argument(
+        "--pin", action="store_true", help="servers on the second core, wrk on the first"
+    )
+    parser.add_argument(
         "servers", nargs="+", help="NAME=BINARY[:FLAG,FLAG...]; the first is the base"
     )
     args = parser.parse_args(argv)
@@ -104,7 +120,7 @@ def main(argv: list[str]) -> int:
     workload = run.workloads()[args.workload]
     workdir = Path(tempfile.mkdtemp(prefix="builds-"))
     try:
-        servers = [server(spec, workdir) for spec in args.servers]
+        servers = [server(spec, workdir, args.pin) for spec in args.servers]
         names = [s.name for s in servers]
         if len(set(names)) != len(names):
             raise SystemExit("builds: server names must differ")
@@ -117,7 +133,7 @@ def main(argv: list[str]) -> int:
             if number % 2:
                 order.reverse()
             for s in order:
-                cells[s.name].append(cell(s, script, args.duration, workdir / "cell"))
+                cells[s.name].append(cell(s, script, args.duration, workdir / "cell", args.pin))
             run.log(
                 f"round {number + 1}: "
                 + ", ".join(f"{n} {cells[n][-1]['rps']:,.0f}" for n in names)
@@ -128,7 +144,9 @@ def main(argv: list[str]) -> int:
     median = statistics.median
     print(
         f"\n{args.workload}, wrk at {CONNECTIONS} connections, {args.rounds} rounds of "
-        f"{args.duration} s, servers in a rotating order; medians over rounds\n"
+        f"{args.duration} s, servers in a rotating order"
+        + (", each server on core 1 and wrk on core 0" if args.pin else "")
+        + "; medians over rounds\n"
     )
     header = " | ".join(f"{f} %" for f in SHOWN_FIELDS)
     print(f"| server | req/s | {header} | audit rows dropped |")

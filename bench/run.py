@@ -627,10 +627,13 @@ def parse_wrk(output: str) -> Measurement:
     return m
 
 
-def wrk(port: int, script: Path, connections: int, seconds: int) -> Measurement:
+def wrk(
+    port: int, script: Path, connections: int, seconds: int, prefix: tuple[str, ...] = ()
+) -> Measurement:
+    """wrk for `seconds` at `connections`; `prefix` runs it under another command (taskset)."""
     threads = 1 if connections == 1 else 2
     argv = [
-        "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+        *prefix, "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
         "--latency", "-s", str(script), f"http://127.0.0.1:{port}",
     ]  # fmt: skip
     try:
@@ -656,7 +659,9 @@ def cpu_ticks() -> dict[str, int]:
 
 
 @contextlib.contextmanager
-def warmed(server: Server, folder: Path, script: Path, connections: int):
+def warmed(
+    server: Server, folder: Path, script: Path, connections: int, wrk_prefix: tuple = ()
+):
     """`server` started afresh with `folder` emptied for it, ready and warmed by 1 s of wrk
     with `script`; stopped when the block ends. Yields the Running server."""
     shutil.rmtree(folder, ignore_errors=True)
@@ -664,7 +669,7 @@ def warmed(server: Server, folder: Path, script: Path, connections: int):
     running = Running(server, folder)
     try:
         running.wait_ready()
-        warm = wrk(running.port, script, connections, 1)
+        warm = wrk(running.port, script, connections, 1, wrk_prefix)
         if warm.problem:
             raise RuntimeError(f"{server.name} warm-up: {warm.problem}")
         yield running

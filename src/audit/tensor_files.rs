@@ -17,9 +17,19 @@
 //! The writer flushes the files before each commit (and syncs them first in `durable` mode),
 //! so a committed reference points at written bytes; bytes whose transaction rolled back
 //! stay in the file, unreferenced.
+//!
+//! The writer copies the sides into one reused, block-aligned staging buffer and writes it
+//! with `O_DIRECT`, bypassing the page cache: the kernel's copy into fresh cache pages (and
+//! their allocation, delayed allocation and release) was most of the writer's time, where
+//! copying into a buffer the core keeps cached is cheap (BENCHMARKS.md). Direct writes are
+//! whole blocks, so each flush writes its last block padded with zeros and the next flush
+//! writes that block again with what follows: a file may end in up to a block of zeros that
+//! no reference reaches. A file system that refuses direct writes gets the same blocks
+//! through the page cache, released from it once written back.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -27,11 +37,14 @@ use serde::{Deserialize, Serialize};
 
 /// A file takes no more requests once it is this long.
 const FILE_BYTES: u64 = 64 << 20;
-/// Appended sides wait (shared with their requests, not copied) until the flush before the
-/// commit, or until this many are waiting: then one `writev` writes them all, so a batch
-/// costs a few system calls and no copy into a buffer of ours. Linux takes at most 1,024
-/// slices per call.
-const MAX_PENDING: usize = 1024;
+/// The unit of a write that bypasses the page cache: the buffer's address, the length written
+/// and the file offset are multiples of it. 4 KiB covers the logical block size of the disks
+/// and file systems in use; one that asks for more refuses the write, and the file goes on
+/// through the page cache.
+const BLOCK: usize = 4096;
+/// The staging buffer: appended sides are copied into it, and it is written out when full and
+/// at each flush. One reused buffer, so the copy lands in memory the core has cached.
+const STAGING_BYTES: usize = 1 << 20;
 const EXTENSION: &str = "tensors";
 
 /// Where one side of a request (its inputs or its outputs) is stored.
@@ -92,21 +105,40 @@ pub struct TensorFiles {
     last_name: Option<i64>,
     /// [`FILE_BYTES`], smaller in tests.
     file_bytes: u64,
+    /// Whether to open files that bypass the page cache: cleared once the file system
+    /// refused a write of that kind, so the next files do not try again.
+    direct: bool,
 }
 
 struct Appending {
     name: String,
+    path: PathBuf,
     file: File,
-    /// The file's length, counting what is still pending.
+    /// Whether `file` bypasses the page cache (`O_DIRECT`).
+    direct: bool,
+    /// The file's length, counting what is still staged.
     length: u64,
-    /// Sides appended but not yet written, in order.
-    pending: Vec<Bytes>,
+    /// Sides appended but not yet written, in order, from a block boundary of the file.
+    staged: Staging,
     /// Whether bytes were appended since the last flush: a transaction without tensors
     /// costs no flush and no sync.
     appended: bool,
     /// Where the page cache was last told to let go ([`Appending::release_cache`]): the
     /// file's length at the flush before last, and at the last flush.
     released: [u64; 2],
+}
+
+/// A block-aligned buffer holding the end of the file from `offset` on: the tail of the last
+/// block written (which is written again, whole, with what follows it) and what was appended
+/// since.
+struct Staging {
+    memory: Vec<u8>,
+    /// Where the aligned part of `memory` begins.
+    start: usize,
+    /// The bytes held, from `start`.
+    held: usize,
+    /// The file offset of the first byte held: a multiple of [`BLOCK`].
+    offset: u64,
 }
 
 impl TensorFiles {
@@ -118,6 +150,7 @@ impl TensorFiles {
             current: None,
             last_name: None,
             file_bytes: FILE_BYTES,
+            direct: true,
         }
     }
 
@@ -158,11 +191,7 @@ impl TensorFiles {
         for (reference, bytes) in references.iter_mut().zip(sides) {
             reference.offset = current.length;
             reference.length = bytes.len() as u64;
-            current.length += bytes.len() as u64;
-            current.pending.push(bytes.clone());
-        }
-        if current.pending.len() + N > MAX_PENDING {
-            current.write_pending()?;
+            current.append(bytes)?;
         }
         Ok(references)
     }
@@ -172,8 +201,10 @@ impl TensorFiles {
     /// system, so no later reference points at bytes that were not written. The batch that
     /// failed rolls back, so nothing refers to what it appended.
     fn forget_on_error<T>(&mut self, result: io::Result<T>) -> io::Result<T> {
-        if result.is_err() {
-            self.current = None;
+        if result.is_err()
+            && let Some(failed) = self.current.take()
+        {
+            self.direct &= failed.direct;
         }
         result
     }
@@ -184,7 +215,8 @@ impl TensorFiles {
     /// for [`TensorFiles::delete_before`] to be right.
     fn open(&mut self, first_row: i64) -> io::Result<()> {
         if let Some(mut previous) = self.current.take() {
-            previous.write_pending()?;
+            self.direct &= previous.direct;
+            previous.write_staged()?;
             if self.durable {
                 previous.file.sync_data()?;
             }
@@ -198,11 +230,11 @@ impl TensorFiles {
         };
         let number = first_row.max(last.saturating_add(1));
         let name = file_name(number);
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.folder.join(&name))?;
-        let length = file.metadata()?.len();
+        let path = self.folder.join(&name);
+        let (file, direct) = open_for_appending(&path, self.direct)?;
+        // A file written before may end inside a block: appending goes on from the next
+        // block, and the gap is never referenced.
+        let length = file.metadata()?.len().next_multiple_of(BLOCK as u64);
         if self.durable {
             // The new file's name must survive a power cut too.
             File::open(&self.folder)?.sync_all()?;
@@ -210,9 +242,11 @@ impl TensorFiles {
         self.last_name = Some(number);
         self.current = Some(Appending {
             name,
+            path,
             file,
+            direct,
             length,
-            pending: Vec::with_capacity(MAX_PENDING),
+            staged: Staging::new(length),
             released: [length; 2],
             appended: false,
         });
@@ -224,7 +258,7 @@ impl TensorFiles {
     pub fn flush(&mut self) -> io::Result<()> {
         let durable = self.durable;
         let flushed = match self.current.as_mut().filter(|c| c.appended) {
-            Some(current) => current.write_pending().and_then(|()| {
+            Some(current) => current.write_staged().and_then(|()| {
                 if durable {
                     current.file.sync_data()?;
                 }
@@ -269,20 +303,40 @@ impl TensorFiles {
 }
 
 impl Appending {
-    /// Writes the pending sides, in order, with as few system calls as the kernel allows.
-    fn write_pending(&mut self) -> io::Result<()> {
-        let mut slices: Vec<IoSlice<'_>> = self.pending.iter().map(|b| IoSlice::new(b)).collect();
-        let mut left: &mut [IoSlice<'_>] = &mut slices;
-        while !left.is_empty() {
-            match self.file.write_vectored(left) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(written) => IoSlice::advance_slices(&mut left, written),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+    /// Stages `bytes` at the end of the file, writing the staging buffer out whenever it
+    /// fills.
+    fn append(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        self.length += bytes.len() as u64;
+        while !bytes.is_empty() {
+            let taken = self.staged.take(bytes);
+            bytes = &bytes[taken..];
+            if !bytes.is_empty() {
+                self.write_staged()?;
             }
         }
-        drop(slices);
-        self.pending.clear();
+        Ok(())
+    }
+
+    /// Writes what is staged, in whole blocks (the last one padded with zeros), and keeps
+    /// the last block's unfinished part staged. When the file system refuses a write that
+    /// bypasses the page cache, the file is opened again without it and the write repeated.
+    fn write_staged(&mut self) -> io::Result<()> {
+        let (blocks, offset) = self.staged.blocks();
+        let written = self.file.write_all_at(blocks, offset);
+        match written {
+            Err(e) if self.direct && e.raw_os_error() == Some(EINVAL) => {
+                tracing::warn!(
+                    error = %e,
+                    "audit: the tensor files' file system refuses direct writes; \
+                     writing through the page cache"
+                );
+                self.file = OpenOptions::new().write(true).open(&self.path)?;
+                self.direct = false;
+                self.file.write_all_at(blocks, offset)?;
+            }
+            other => other?,
+        }
+        self.staged.keep_unfinished_block();
         Ok(())
     }
 
@@ -293,18 +347,84 @@ impl Appending {
     /// drops the clean ones, so each range is advised twice, at the flush that wrote it (its
     /// pages go to disk) and at the next one (they are clean by then and go). A partly
     /// written last page is kept, and so is a page still being written; the advice is only
-    /// advice, and failing to give it loses nothing.
+    /// advice, and failing to give it loses nothing. A file written directly has no pages
+    /// there to drop.
     fn release_cache(&mut self) {
         let [from, middle] = self.released;
         let to = self.length;
         #[cfg(target_os = "linux")]
-        if let Some(length) = std::num::NonZeroU64::new(to.saturating_sub(from)) {
+        if !self.direct
+            && let Some(length) = std::num::NonZeroU64::new(to.saturating_sub(from))
+        {
             let _ =
                 rustix::fs::fadvise(&self.file, from, Some(length), rustix::fs::Advice::DontNeed);
         }
         self.released = [middle, to];
     }
 }
+
+impl Staging {
+    fn new(offset: u64) -> Staging {
+        let memory = vec![0; STAGING_BYTES + BLOCK];
+        let start = memory.as_ptr().align_offset(BLOCK).min(BLOCK);
+        Staging {
+            memory,
+            start,
+            held: 0,
+            offset,
+        }
+    }
+
+    /// Copies in as much of `bytes` as there is room for; returns how much.
+    fn take(&mut self, bytes: &[u8]) -> usize {
+        let taken = bytes.len().min(STAGING_BYTES - self.held);
+        let at = self.start + self.held;
+        self.memory[at..at + taken].copy_from_slice(&bytes[..taken]);
+        self.held += taken;
+        taken
+    }
+
+    /// What to write: the held bytes padded with zeros to whole blocks, and where.
+    fn blocks(&mut self) -> (&[u8], u64) {
+        let padded = self.held.next_multiple_of(BLOCK);
+        let end = self.start + padded;
+        self.memory[self.start + self.held..end].fill(0);
+        (&self.memory[self.start..end], self.offset)
+    }
+
+    /// After a write: drops the whole blocks, keeping the last one's written part to be
+    /// written again with what follows it.
+    fn keep_unfinished_block(&mut self) {
+        let whole = self.held / BLOCK * BLOCK;
+        self.memory
+            .copy_within(self.start + whole..self.start + self.held, self.start);
+        self.held -= whole;
+        self.offset += whole as u64;
+    }
+}
+
+/// Opens a tensor file to append to, bypassing the page cache where the file system allows
+/// it (`O_DIRECT`): the trail's bytes are written once and rarely read, and copying them
+/// into cache pages cost more CPU than the rest of the writer (BENCHMARKS.md). Where the
+/// file system refuses, or when `direct` is false, the file goes through the page cache.
+/// Returns whether it is direct.
+fn open_for_appending(path: &Path, direct: bool) -> io::Result<(File, bool)> {
+    let mut options = OpenOptions::new();
+    options.create(true).write(true);
+    #[cfg(target_os = "linux")]
+    if direct {
+        use std::os::unix::fs::OpenOptionsExt;
+        let flag = rustix::fs::OFlags::DIRECT.bits() as i32;
+        match options.clone().custom_flags(flag).open(path) {
+            Ok(file) => return Ok((file, true)),
+            Err(e) if e.raw_os_error() == Some(EINVAL) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((options.open(path)?, false))
+}
+
+const EINVAL: i32 = 22;
 
 /// Reads the bytes `reference` points at in `folder`. A name that is not a tensor file's
 /// (the database is the only source of references, but it is a file anyone can edit) is
@@ -423,6 +543,39 @@ mod tests {
     }
 
     #[test]
+    fn sides_of_any_length_read_back_across_flushes_direct_or_through_the_page_cache() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for direct in [true, false] {
+            let db = dir.path().join(format!("direct-{direct}.db"));
+            let mut files = TensorFiles {
+                direct,
+                ..TensorFiles::new(&db, false)
+            };
+            // Lengths on both sides of a block and of the staging buffer, so sides end inside
+            // a block, on its edge, and span several writes of the buffer.
+            let lengths = [1, BLOCK - 1, BLOCK, BLOCK + 1, 3, STAGING_BYTES + 5, 10, 0];
+            let mut written = Vec::new();
+            for (i, length) in lengths.into_iter().enumerate() {
+                let side: Vec<u8> = (0..length).map(|j| (i * 31 + j * 7) as u8).collect();
+                let side = Bytes::from(side);
+                let [reference] = files.append(0, [&side]).expect("appends");
+                written.push((reference, side));
+                // A flush after every other side: the last block is written again.
+                if i % 2 == 1 {
+                    files.flush().expect("flushes");
+                }
+            }
+            files.flush().expect("flushes");
+            let opened_direct = files.current.as_ref().map(|c| c.direct);
+            assert_eq!(opened_direct, Some(direct), "direct: {direct}");
+            for (reference, side) in &written {
+                let read = read(&folder_of(&db), reference).expect("reads");
+                assert_eq!(read, side.as_ref(), "{reference:?}, direct: {direct}");
+            }
+        }
+    }
+
+    #[test]
     fn a_reference_is_written_as_the_json_it_is_read_from() {
         let reference = Reference {
             file: file_name(1234),
@@ -452,8 +605,9 @@ mod tests {
         let folder = folder_of(&db);
         reference.length = u64::MAX;
         assert!(read(&folder, &reference).is_err());
+        // Past the file's end: past its last block, which a direct write padded with zeros.
         reference.length = 3;
-        reference.offset = 1;
+        reference.offset = BLOCK as u64 - 2;
         assert!(read(&folder, &reference).is_err());
         std::fs::write(dir.path().join("secret"), b"x").expect("writes");
         for name in [
