@@ -94,8 +94,11 @@ pub struct VersionInfo {
     pub drift: Option<DriftReport>,
 }
 
+/// The note on a version served without a warm-up run (repository/loader.rs).
+pub const UNWARMED: &str = "served without a warm-up: no synthetic input this server could shape ran at load (the graph's inputs leave sizes to the client), so the first request pays ONNX Runtime's first-run cost, and outputs are known only from the graph's declarations";
+
 pub fn version_info(model: &LoadedModel) -> VersionInfo {
-    let notes = model
+    let mut notes: Vec<String> = model
         .signature
         .outputs
         .iter()
@@ -108,6 +111,9 @@ pub fn version_info(model: &LoadedModel) -> VersionInfo {
             )
         })
         .collect();
+    if !model.warmed {
+        notes.push(UNWARMED.to_string());
+    }
     VersionInfo {
         version: model.version,
         state: "READY",

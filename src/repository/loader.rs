@@ -123,8 +123,8 @@ pub fn load_version(
         .map(|i| i.name.clone())
         .collect();
     // ZipMap outputs reveal their classes only when run: the warm-up run tells.
-    let (warm, fill) = match warm_up_ranks(&pool, &signature, &facts) {
-        Ok(warm) => warm,
+    let (warm, fill, warmed) = match warm_up_ranks(&pool, &signature, &facts) {
+        Ok((warm, fill)) => (warm, fill, true),
         // An input of any shape, or with dynamic dimensions past the first, may need sizes
         // this server cannot guess (a matrix product's inner dimension): the graph is served
         // unwarmed rather than refused, and each request's own shape decides.
@@ -135,7 +135,7 @@ pub fn load_version(
                 %reason,
                 "served without a warm-up: no synthetic input this server could shape ran"
             );
-            (Vec::new(), FILLS[0])
+            (Vec::new(), FILLS[0], false)
         }
         Err(reason) => return Err(LoadError::WarmUp { path, reason }),
     };
@@ -193,6 +193,7 @@ pub fn load_version(
         pool,
         inline: InlineRuns::new(options.inline_budget),
         stats: Default::default(),
+        warmed,
     })
 }
 

@@ -35,6 +35,9 @@ pub struct LoadedModel {
     pub inline: InlineRuns,
     /// Totals for Triton's statistics extension.
     pub stats: ModelStats,
+    /// Whether a synthetic input ran at load. A graph whose inputs' sizes this server could
+    /// not guess is served without one: its first request pays ONNX Runtime's first-run cost.
+    pub warmed: bool,
 }
 
 /// What the graph takes and gives, as clients see it.

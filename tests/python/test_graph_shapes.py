@@ -421,6 +421,15 @@ def test_dynamic_widths_are_sized_from_the_weights_or_left_to_the_requests(serve
     log = "".join(p.read_text() for p in audit.parent.glob("server-*.log"))
     unwarmed = [line for line in log.splitlines() if "served without a warm-up" in line]
     assert len(unwarmed) == 1 and "dynamic_width_computed" in unwarmed[0], unwarmed
+    # …and model info says so, for that version only.
+    info = requests.get(f"{url}/models/info", timeout=TIMEOUT).json()
+    noted = sorted(
+        model["name"]
+        for model in info["models"]
+        for version in model["versions"]
+        if any("without a warm-up" in note for note in version.get("notes", []))
+    )
+    assert noted == ["dynamic_width_computed"], noted
 
 
 def test_tf_serving_bytes_objects_are_bare_values_for_a_model_of_one_input(served):
