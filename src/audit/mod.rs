@@ -108,11 +108,11 @@ impl AuditEntry {
         }
     }
 
-    /// The two documents of a request kept in the tensor files, with their JSON header
+    /// The block of a request kept in the tensor files, with its sides' JSON header
     /// lengths when they are bodies as sent (tensor_files.rs).
-    fn tensor_sides(&self) -> Option<[(&bytes::Bytes, Option<usize>); 2]> {
+    fn tensor_block(&self) -> Option<(&tensor_files::Block, [Option<usize>; 2])> {
         match &self.outcome {
-            Outcome::Predicted { rows } => rows.tensor_sides(),
+            Outcome::Predicted { rows } => rows.tensor_block(),
             Outcome::Failed { .. } => None,
         }
     }

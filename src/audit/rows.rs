@@ -17,6 +17,7 @@ use serde::Serializer;
 use serde::ser::{Serialize, SerializeMap};
 use serde_json::{Value, json};
 
+use super::tensor_files::Block;
 use super::{AuditEntry, AuditInputs, Outcome, binary};
 use crate::inference::Outputs;
 use crate::inference::answers::{Column, Floats, Nested};
@@ -41,6 +42,9 @@ pub struct RowTexts {
     /// In layout `v2-binary`, the JSON header length of each side stored as it was sent;
     /// `None` for a side the trail wrote (binary.rs).
     header_lengths: [Option<usize>; 2],
+    /// In layout `v2-binary`, the two sides, copied into one block for the tensor files
+    /// (`features` and `outputs` are then empty).
+    block: Option<Block>,
 }
 
 /// A V2 request's or answer's body as it went over the wire: JSON, or Triton's binary form,
@@ -134,6 +138,7 @@ impl RowTexts {
             outputs: answers.finish(),
             layout: None,
             header_lengths: [None; 2],
+            block: None,
         }
     }
 
@@ -179,6 +184,7 @@ impl RowTexts {
             outputs,
             layout: None,
             header_lengths: [None; 2],
+            block: None,
         }
     }
 
@@ -226,6 +232,7 @@ impl RowTexts {
             outputs,
             layout: Some("v2"),
             header_lengths: [None; 2],
+            block: None,
         })
     }
 
@@ -237,9 +244,10 @@ impl RowTexts {
         Some(RowTexts {
             rows,
             header_lengths: [Some(request.json_length()), Some(answer.json_length())],
-            features: detached(request.body),
-            outputs: answer.body,
+            features: Bytes::new(),
+            outputs: Bytes::new(),
             layout: Some(binary::LAYOUT),
+            block: Some(Block::copy([&request.body, &answer.body])),
         })
     }
 
@@ -253,10 +261,11 @@ impl RowTexts {
             binary::encode_sides(inputs, outputs.iter().map(|(_, o)| o.tensor()))?;
         Some(RowTexts {
             rows,
-            features,
-            outputs,
+            features: Bytes::new(),
+            outputs: Bytes::new(),
             layout: Some(binary::LAYOUT),
             header_lengths: [None; 2],
+            block: Some(Block::copy([&features, &outputs])),
         })
     }
 
@@ -270,7 +279,7 @@ impl RowTexts {
 
     /// The length of the two texts.
     pub fn bytes(&self) -> usize {
-        self.features.len() + self.outputs.len()
+        self.features.len() + self.outputs.len() + self.block.as_ref().map_or(0, Block::len)
     }
 
     pub fn layout(&self) -> Option<&'static str> {
@@ -281,21 +290,19 @@ impl RowTexts {
     /// parsed (which rejects invalid UTF-8), so they are UTF-8 JSON without a check here;
     /// except in layout `v2-binary`, where they are bytes (binary.rs).
     pub fn features(&self) -> &[u8] {
-        &self.features
+        self.block.as_ref().map_or(&self.features, |b| b.side(0))
     }
 
     /// The outputs' JSON text.
     pub fn outputs(&self) -> &[u8] {
-        &self.outputs
+        self.block.as_ref().map_or(&self.outputs, |b| b.side(1))
     }
 
-    /// The two binary documents (inputs, outputs) of a request kept in the tensor files,
-    /// shared rather than copied: the writer appends them as they are. Each comes with the
+    /// The block of a request kept in the tensor files (its inputs and outputs documents),
+    /// shared rather than copied: the writer appends it as it is. Each side comes with the
     /// length of its JSON header when it is a body as sent.
-    pub fn tensor_sides(&self) -> Option<[(&Bytes, Option<usize>); 2]> {
-        let [features, outputs] = self.header_lengths;
-        (self.layout == Some(binary::LAYOUT))
-            .then_some([(&self.features, features), (&self.outputs, outputs)])
+    pub fn tensor_block(&self) -> Option<(&Block, [Option<usize>; 2])> {
+        self.block.as_ref().map(|b| (b, self.header_lengths))
     }
 }
 
@@ -686,7 +693,6 @@ mod tests {
         let rows = binary::FROM_ELEMENTS;
         let x = Tensor::new("x", vec![rows, 1], TensorData::F32(vec![0.5; rows])).expect("x");
         let (request, answer) = (sent(b"binary request", Some(6)), sent(b"{answer}", None));
-        let (request_at, answer_at) = (request.body.as_ptr(), answer.body.as_ptr());
         let texts = RowTexts::v2(
             std::slice::from_ref(&x),
             &Vec::new(),
@@ -695,16 +701,20 @@ mod tests {
         )
         .expect("fits");
         assert_eq!((texts.len(), texts.layout()), (rows, Some(binary::LAYOUT)));
-        let [(features, features_header), (outputs, outputs_header)] =
-            texts.tensor_sides().expect("for the tensor files");
-        assert_eq!(features.as_ptr(), request_at, "shared, not copied");
-        assert_eq!(outputs.as_ptr(), answer_at);
-        assert_eq!((features_header, outputs_header), (Some(6), Some(8)));
+        // Both bodies, one after the other in one block for the tensor files.
+        let (block, headers) = texts.tensor_block().expect("for the tensor files");
+        assert_eq!(block.side(0), b"binary request");
+        assert_eq!(block.side(1), b"{answer}");
+        assert_eq!(
+            (texts.features(), texts.outputs()),
+            (&b"binary request"[..], &b"{answer}"[..])
+        );
+        assert_eq!(headers, [Some(6), Some(8)]);
         // Without both bodies the tensors are written instead.
         let request = sent(b"binary request", Some(6));
         let texts =
             RowTexts::v2(std::slice::from_ref(&x), &Vec::new(), Some(request), None).expect("fits");
-        let [(_, header), _] = texts.tensor_sides().expect("for the tensor files");
+        let (_, [header, _]) = texts.tensor_block().expect("for the tensor files");
         assert_eq!(header, None, "written by the trail");
         // A small request keeps a JSON side as sent and writes a binary one as JSON.
         let small = Tensor::new("x", vec![2, 1], TensorData::F32(vec![0.5, 1.5])).expect("x");
@@ -716,7 +726,7 @@ mod tests {
         )
         .expect("fits");
         assert_eq!(texts.layout(), Some("v2"));
-        assert!(texts.tensor_sides().is_none());
+        assert!(texts.tensor_block().is_none());
         let document: Value = serde_json::from_slice(texts.features()).expect("JSON");
         assert_eq!(document["inputs"][0]["data"], json!([0.5, 1.5]));
         assert_eq!(texts.outputs(), br#"{"outputs":[]}"#);

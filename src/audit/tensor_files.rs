@@ -18,18 +18,17 @@
 //! so a committed reference points at written bytes; bytes whose transaction rolled back
 //! stay in the file, unreferenced.
 //!
-//! The writer copies the sides into one reused, block-aligned staging buffer and writes it
-//! with `O_DIRECT`, bypassing the page cache: the kernel's copy into fresh cache pages (and
-//! their allocation, delayed allocation and release) was most of the writer's time, where
-//! copying into a buffer the core keeps cached is cheap (BENCHMARKS.md). Direct writes are
-//! whole blocks, so each flush writes its last block padded with zeros and the next flush
-//! writes that block again with what follows: a file may end in up to a block of zeros that
-//! no reference reaches. A file system that refuses direct writes gets the same blocks
-//! through the page cache, released from it once written back.
+//! Each request's two sides arrive copied into one [`Block`]: aligned, and padded with zeros
+//! to whole 512-byte blocks, made on the request's thread while its bytes are still cached
+//! there. The writer appends the blocks with `O_DIRECT`, past the page cache, without reading
+//! them: the kernel's copy into fresh cache pages, and the writer's reading of the requests'
+//! bytes 50 ms after they were written, were most of the trail's cost (BENCHMARKS.md). So a
+//! request's sides start at a multiple of 512 bytes in its file. A file system or disk that
+//! refuses such writes gets the same blocks through the page cache, released from it once
+//! written back.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::fs::FileExt;
+use std::io::{self, IoSlice, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -37,14 +36,14 @@ use serde::{Deserialize, Serialize};
 
 /// A file takes no more requests once it is this long.
 const FILE_BYTES: u64 = 64 << 20;
-/// The unit of a write that bypasses the page cache: the buffer's address, the length written
-/// and the file offset are multiples of it. 4 KiB covers the logical block size of the disks
-/// and file systems in use; one that asks for more refuses the write, and the file goes on
-/// through the page cache.
-const BLOCK: usize = 4096;
-/// The staging buffer: appended sides are copied into it, and it is written out when full and
-/// at each flush. One reused buffer, so the copy lands in memory the core has cached.
-const STAGING_BYTES: usize = 1 << 20;
+/// The alignment of what is written: every block's address, length and file offset are
+/// multiples of it, as writes that bypass the page cache need on disks of 512-byte sectors. A
+/// disk that needs more refuses the write, and the file goes on through the page cache.
+pub const BLOCK: usize = 512;
+/// Appended blocks wait (shared with their requests, not copied) until the flush before the
+/// commit, or until this many are waiting: then one `pwritev` writes them all. Linux takes at
+/// most 1,024 slices per call.
+const MAX_PENDING: usize = 1024;
 const EXTENSION: &str = "tensors";
 
 /// Where one side of a request (its inputs or its outputs) is stored.
@@ -89,6 +88,46 @@ impl Reference {
     }
 }
 
+/// A request's two sides (inputs, outputs) copied into one block-aligned buffer, one after
+/// the other, padded with zeros to whole blocks. The request's thread makes it while the bytes
+/// are still in its core's cache, and lets go of its body and answer at once; the writer
+/// appends the block without reading it (`O_DIRECT`). A copy by the writer, 50 ms later, read
+/// every byte from memory again, and that cost the requests more than the copy (BENCHMARKS.md).
+#[derive(Clone)]
+pub struct Block {
+    /// Aligned, a whole number of blocks long.
+    bytes: Bytes,
+    lengths: [usize; 2],
+}
+
+impl Block {
+    pub fn copy(sides: [&[u8]; 2]) -> Block {
+        let lengths = sides.map(<[u8]>::len);
+        let padded = (lengths[0] + lengths[1]).next_multiple_of(BLOCK);
+        let mut memory: Vec<u8> = Vec::with_capacity(padded + BLOCK);
+        let start = memory.as_ptr().align_offset(BLOCK).min(BLOCK);
+        memory.resize(start, 0);
+        memory.extend_from_slice(sides[0]);
+        memory.extend_from_slice(sides[1]);
+        memory.resize(start + padded, 0);
+        Block {
+            bytes: Bytes::from(memory).slice(start..),
+            lengths,
+        }
+    }
+
+    /// Side `i` (0: inputs, 1: outputs).
+    pub fn side(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.lengths[0] };
+        &self.bytes[start..start + self.lengths[i.min(1)]]
+    }
+
+    /// The length of the two sides, without the padding.
+    pub fn len(&self) -> usize {
+        self.lengths[0] + self.lengths[1]
+    }
+}
+
 /// The tensor folder of the database at `db`.
 pub fn folder_of(db: &Path) -> PathBuf {
     let mut folder = db.as_os_str().to_owned();
@@ -116,29 +155,18 @@ struct Appending {
     file: File,
     /// Whether `file` bypasses the page cache (`O_DIRECT`).
     direct: bool,
-    /// The file's length, counting what is still staged.
+    /// The file's length, counting what is still pending: a multiple of [`BLOCK`].
     length: u64,
-    /// Sides appended but not yet written, in order, from a block boundary of the file.
-    staged: Staging,
+    /// Where the pending blocks go: the file's length without them.
+    written: u64,
+    /// Blocks appended but not yet written, in order.
+    pending: Vec<Bytes>,
     /// Whether bytes were appended since the last flush: a transaction without tensors
     /// costs no flush and no sync.
     appended: bool,
     /// Where the page cache was last told to let go ([`Appending::release_cache`]): the
     /// file's length at the flush before last, and at the last flush.
     released: [u64; 2],
-}
-
-/// A block-aligned buffer holding the end of the file from `offset` on: the tail of the last
-/// block written (which is written again, whole, with what follows it) and what was appended
-/// since.
-struct Staging {
-    memory: Vec<u8>,
-    /// Where the aligned part of `memory` begins.
-    start: usize,
-    /// The bytes held, from `start`.
-    held: usize,
-    /// The file offset of the first byte held: a multiple of [`BLOCK`].
-    offset: u64,
 }
 
 impl TensorFiles {
@@ -154,23 +182,26 @@ impl TensorFiles {
         }
     }
 
-    /// Appends the sides (inputs, outputs) of the request whose first record is record
-    /// `first_row`, in one file: a file that is full closes before a request, never inside
-    /// one.
+    /// Appends the request whose first record is record `first_row` (its two sides in one
+    /// block), in one file: a file that is full closes before a request, never inside one.
+    pub fn append_block(&mut self, first_row: i64, block: &Block) -> io::Result<[Reference; 2]> {
+        let appended = self.try_append(first_row, block);
+        self.forget_on_error(appended)
+    }
+
+    /// Appends one or two sides of a request, copying them into a block here.
+    #[cfg(test)]
     pub fn append<const N: usize>(
         &mut self,
         first_row: i64,
         sides: [&Bytes; N],
     ) -> io::Result<[Reference; N]> {
-        let appended = self.try_append(first_row, sides);
-        self.forget_on_error(appended)
+        let side = |i: usize| sides.get(i).map_or(&b""[..], |s| &s[..]);
+        let references = self.append_block(first_row, &Block::copy([side(0), side(1)]))?;
+        Ok(std::array::from_fn(|i| references[i].clone()))
     }
 
-    fn try_append<const N: usize>(
-        &mut self,
-        first_row: i64,
-        sides: [&Bytes; N],
-    ) -> io::Result<[Reference; N]> {
+    fn try_append(&mut self, first_row: i64, block: &Block) -> io::Result<[Reference; 2]> {
         if self
             .current
             .as_ref()
@@ -181,17 +212,23 @@ impl TensorFiles {
         let Some(current) = self.current.as_mut() else {
             return Err(io::Error::other("no tensor file is open"));
         };
-        let mut references = sides.map(|_| Reference {
+        let reference = |offset: u64, length: usize| Reference {
             file: current.name.clone(),
-            offset: 0,
-            length: 0,
+            offset,
+            length: length as u64,
             header_length: None,
-        });
+        };
+        let references = [
+            reference(current.length, block.lengths[0]),
+            reference(current.length + block.lengths[0] as u64, block.lengths[1]),
+        ];
         current.appended = true;
-        for (reference, bytes) in references.iter_mut().zip(sides) {
-            reference.offset = current.length;
-            reference.length = bytes.len() as u64;
-            current.append(bytes)?;
+        if !block.bytes.is_empty() {
+            current.length += block.bytes.len() as u64;
+            current.pending.push(block.bytes.clone());
+            if current.pending.len() >= MAX_PENDING {
+                current.write_pending()?;
+            }
         }
         Ok(references)
     }
@@ -216,7 +253,7 @@ impl TensorFiles {
     fn open(&mut self, first_row: i64) -> io::Result<()> {
         if let Some(mut previous) = self.current.take() {
             self.direct &= previous.direct;
-            previous.write_staged()?;
+            previous.write_pending()?;
             if self.durable {
                 previous.file.sync_data()?;
             }
@@ -246,7 +283,8 @@ impl TensorFiles {
             file,
             direct,
             length,
-            staged: Staging::new(length),
+            written: length,
+            pending: Vec::with_capacity(MAX_PENDING),
             released: [length; 2],
             appended: false,
         });
@@ -258,7 +296,7 @@ impl TensorFiles {
     pub fn flush(&mut self) -> io::Result<()> {
         let durable = self.durable;
         let flushed = match self.current.as_mut().filter(|c| c.appended) {
-            Some(current) => current.write_staged().and_then(|()| {
+            Some(current) => current.write_pending().and_then(|()| {
                 if durable {
                     current.file.sync_data()?;
                 }
@@ -303,40 +341,46 @@ impl TensorFiles {
 }
 
 impl Appending {
-    /// Stages `bytes` at the end of the file, writing the staging buffer out whenever it
-    /// fills.
-    fn append(&mut self, mut bytes: &[u8]) -> io::Result<()> {
-        self.length += bytes.len() as u64;
-        while !bytes.is_empty() {
-            let taken = self.staged.take(bytes);
-            bytes = &bytes[taken..];
-            if !bytes.is_empty() {
-                self.write_staged()?;
+    /// Writes the pending blocks, in order, with as few system calls as the kernel allows.
+    /// When the file system refuses a write that bypasses the page cache, the file is opened
+    /// again without it and the write repeated.
+    fn write_pending(&mut self) -> io::Result<()> {
+        if let Err(e) = self.write_pending_once() {
+            if !(self.direct && e.raw_os_error() == Some(EINVAL)) {
+                return Err(e);
             }
+            tracing::warn!(
+                error = %e,
+                "audit: the tensor files' file system refuses direct writes; \
+                 writing through the page cache"
+            );
+            self.file = OpenOptions::new().write(true).open(&self.path)?;
+            self.direct = false;
+            self.write_pending_once()?;
         }
+        self.pending.clear();
         Ok(())
     }
 
-    /// Writes what is staged, in whole blocks (the last one padded with zeros), and keeps
-    /// the last block's unfinished part staged. When the file system refuses a write that
-    /// bypasses the page cache, the file is opened again without it and the write repeated.
-    fn write_staged(&mut self) -> io::Result<()> {
-        let (blocks, offset) = self.staged.blocks();
-        let written = self.file.write_all_at(blocks, offset);
-        match written {
-            Err(e) if self.direct && e.raw_os_error() == Some(EINVAL) => {
-                tracing::warn!(
-                    error = %e,
-                    "audit: the tensor files' file system refuses direct writes; \
-                     writing through the page cache"
-                );
-                self.file = OpenOptions::new().write(true).open(&self.path)?;
-                self.direct = false;
-                self.file.write_all_at(blocks, offset)?;
+    /// One attempt at writing every pending block from where they go; on success the
+    /// blocks are written (and `written` moved past them), on failure nothing counts as
+    /// written.
+    fn write_pending_once(&mut self) -> io::Result<()> {
+        let mut slices: Vec<IoSlice<'_>> = self.pending.iter().map(|b| IoSlice::new(b)).collect();
+        let mut left: &mut [IoSlice<'_>] = &mut slices;
+        let mut offset = self.written;
+        while !left.is_empty() {
+            match rustix::io::pwritev(&self.file, left, offset) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    offset += n as u64;
+                    IoSlice::advance_slices(&mut left, n);
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
             }
-            other => other?,
         }
-        self.staged.keep_unfinished_block();
+        self.written = offset;
         Ok(())
     }
 
@@ -360,46 +404,6 @@ impl Appending {
                 rustix::fs::fadvise(&self.file, from, Some(length), rustix::fs::Advice::DontNeed);
         }
         self.released = [middle, to];
-    }
-}
-
-impl Staging {
-    fn new(offset: u64) -> Staging {
-        let memory = vec![0; STAGING_BYTES + BLOCK];
-        let start = memory.as_ptr().align_offset(BLOCK).min(BLOCK);
-        Staging {
-            memory,
-            start,
-            held: 0,
-            offset,
-        }
-    }
-
-    /// Copies in as much of `bytes` as there is room for; returns how much.
-    fn take(&mut self, bytes: &[u8]) -> usize {
-        let taken = bytes.len().min(STAGING_BYTES - self.held);
-        let at = self.start + self.held;
-        self.memory[at..at + taken].copy_from_slice(&bytes[..taken]);
-        self.held += taken;
-        taken
-    }
-
-    /// What to write: the held bytes padded with zeros to whole blocks, and where.
-    fn blocks(&mut self) -> (&[u8], u64) {
-        let padded = self.held.next_multiple_of(BLOCK);
-        let end = self.start + padded;
-        self.memory[self.start + self.held..end].fill(0);
-        (&self.memory[self.start..end], self.offset)
-    }
-
-    /// After a write: drops the whole blocks, keeping the last one's written part to be
-    /// written again with what follows it.
-    fn keep_unfinished_block(&mut self) {
-        let whole = self.held / BLOCK * BLOCK;
-        self.memory
-            .copy_within(self.start + whole..self.start + self.held, self.start);
-        self.held -= whole;
-        self.offset += whole as u64;
     }
 }
 
@@ -506,7 +510,8 @@ mod tests {
             .append(5, [&Bytes::from_static(b"after")])
             .expect("appends");
         files.flush().expect("flushes");
-        assert_eq!(last.offset, 5 * 6007);
+        // Each request's block is padded to whole blocks.
+        assert_eq!(last.offset, 5 * 6007u64.next_multiple_of(BLOCK as u64));
         assert_eq!(read(&folder, &last).expect("reads"), b"after");
     }
 
@@ -533,7 +538,7 @@ mod tests {
         assert_eq!((second.offset, second.length), (11, 12));
         assert_eq!(
             (third.file.as_str(), third.offset),
-            (first.file.as_str(), 23)
+            (first.file.as_str(), BLOCK as u64)
         );
         let folder = folder_of(&db);
         assert_eq!(folder, dir.path().join("a.db-tensors"));
@@ -553,7 +558,7 @@ mod tests {
             };
             // Lengths on both sides of a block and of the staging buffer, so sides end inside
             // a block, on its edge, and span several writes of the buffer.
-            let lengths = [1, BLOCK - 1, BLOCK, BLOCK + 1, 3, STAGING_BYTES + 5, 10, 0];
+            let lengths = [1, BLOCK - 1, BLOCK, BLOCK + 1, 3, (1 << 20) + 5, 10, 0];
             let mut written = Vec::new();
             for (i, length) in lengths.into_iter().enumerate() {
                 let side: Vec<u8> = (0..length).map(|j| (i * 31 + j * 7) as u8).collect();

@@ -6,7 +6,6 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use rusqlite::Connection;
 
 use super::retention;
@@ -192,8 +191,8 @@ fn insert_all(
         for (entry, _) in batch {
             let row = Row::of(entry, stamps.format(entry.time));
             let references;
-            let row = if let Some(sides) = entry.tensor_sides() {
-                references = append_tensors(files, chunk.next_row(), sides)?;
+            let row = if let Some((block, header_lengths)) = entry.tensor_block() {
+                references = append_tensors(files, chunk.next_row(), block, header_lengths)?;
                 Row {
                     features: Some(&references.0),
                     outputs: Some(&references.1),
@@ -228,20 +227,25 @@ fn insert_all(
     written
 }
 
-/// Appends a request's two sides to the tensor files: their references, as JSON texts.
+/// Appends a request's block to the tensor files: the references to its two sides, as JSON
+/// texts.
 fn append_tensors(
     files: &mut TensorFiles,
     first_row: i64,
-    sides: [(&Bytes, Option<usize>); 2],
+    block: &tensor_files::Block,
+    header_lengths: [Option<usize>; 2],
 ) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
-    let [features, outputs] = files.append(first_row, sides.map(|(bytes, _)| bytes))?;
+    let [features, outputs] = files.append_block(first_row, block)?;
     let text = |mut reference: tensor_files::Reference, header_length: Option<usize>| {
         reference.header_length = header_length.map(|n| n as u64);
         let mut text = Vec::with_capacity(100);
         reference.write_json(&mut text);
         text
     };
-    Ok((text(features, sides[0].1), text(outputs, sides[1].1)))
+    Ok((
+        text(features, header_lengths[0]),
+        text(outputs, header_lengths[1]),
+    ))
 }
 
 /// The number of records stored so far, counting deleted ones: the next request's

@@ -377,7 +377,7 @@ async fn a_large_batch_is_stored_as_its_tensors_and_read_back_record_by_record()
     assert_eq!(layouts, [[json!("v2-binary"), json!(300)]]);
     assert_eq!(count(&path), 300, "one view row per record");
     // The database holds a reference; the tensors are in the folder beside it, and the
-    // request's two sides are all the file holds, its last 4 KiB block padded with zeros
+    // request's two sides are all the file holds, padded with zeros to whole 512-byte blocks
     // (the files are written in whole blocks).
     let stored = rows(
         &path,
@@ -391,8 +391,8 @@ async fn a_large_batch_is_stored_as_its_tensors_and_read_back_record_by_record()
         .expect("the tensor file")
         .len();
     let end = stored[0][1].as_u64().expect("the outputs' end");
-    assert_eq!(length, end.next_multiple_of(4096));
-    assert!(end > 4096, "the sides fill more than a block: {end}");
+    assert_eq!(length, end.next_multiple_of(512));
+    assert!(end > 512, "the sides fill more than a block: {end}");
     let read = read_back(&path, 1_000);
     assert_eq!(read.len(), 300);
     for (k, record) in read.iter().enumerate() {
