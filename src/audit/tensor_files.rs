@@ -20,7 +20,7 @@
 //!
 //! Each request's two sides arrive copied into one [`Block`]: aligned, and padded with zeros
 //! to whole 512-byte blocks, made on the request's thread while its bytes are still cached
-//! there. The writer appends the blocks with `O_DIRECT`, past the page cache, without reading
+//! there, in a chunk that thread's blocks share. The writer appends the blocks with `O_DIRECT`, past the page cache, without reading
 //! them: the kernel's copy into fresh cache pages, and the writer's reading of the requests'
 //! bytes 50 ms after they were written, were most of the trail's cost (BENCHMARKS.md). So a
 //! request's sides start at a multiple of 512 bytes in its file. A file system or disk that
@@ -31,7 +31,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, IoSlice, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 
 /// A file takes no more requests once it is this long.
@@ -40,6 +40,8 @@ const FILE_BYTES: u64 = 64 << 20;
 /// multiples of it, as writes that bypass the page cache need on disks of 512-byte sectors. A
 /// disk that needs more refuses the write, and the file goes on through the page cache.
 pub const BLOCK: usize = 512;
+/// The size of a thread's arena of blocks ([`Block::copy`]).
+const ARENA_BYTES: usize = 256 << 10;
 /// Appended blocks wait (shared with their requests, not copied) until the flush before the
 /// commit, or until this many are waiting: then one `pwritev` writes them all. Linux takes at
 /// most 1,024 slices per call.
@@ -101,19 +103,23 @@ pub struct Block {
 }
 
 impl Block {
+    /// Copies the two sides into the calling thread's arena: a chunk of [`ARENA_BYTES`] that
+    /// its blocks share (one allocation, freed once the writer let go of its last block), so
+    /// the writer frees one chunk rather than a buffer per request, and a flush's blocks from
+    /// one thread lie side by side in memory.
     pub fn copy(sides: [&[u8]; 2]) -> Block {
         let lengths = sides.map(<[u8]>::len);
         let padded = (lengths[0] + lengths[1]).next_multiple_of(BLOCK);
-        let mut memory: Vec<u8> = Vec::with_capacity(padded + BLOCK);
-        let start = memory.as_ptr().align_offset(BLOCK).min(BLOCK);
-        memory.resize(start, 0);
-        memory.extend_from_slice(sides[0]);
-        memory.extend_from_slice(sides[1]);
-        memory.resize(start + padded, 0);
-        Block {
-            bytes: Bytes::from(memory).slice(start..),
-            lengths,
-        }
+        let bytes = ARENA.with_borrow_mut(|arena| {
+            if arena.capacity() < padded {
+                *arena = aligned_chunk(padded.max(ARENA_BYTES));
+            }
+            arena.extend_from_slice(sides[0]);
+            arena.extend_from_slice(sides[1]);
+            arena.resize(padded, 0);
+            arena.split_to(padded).freeze()
+        });
+        Block { bytes, lengths }
     }
 
     /// Side `i` (0: inputs, 1: outputs).
@@ -126,6 +132,19 @@ impl Block {
     pub fn len(&self) -> usize {
         self.lengths[0] + self.lengths[1]
     }
+}
+
+thread_local! {
+    static ARENA: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
+}
+
+/// An empty buffer of at least `bytes` whose first byte is aligned to [`BLOCK`].
+fn aligned_chunk(bytes: usize) -> BytesMut {
+    let mut chunk = BytesMut::with_capacity(bytes + BLOCK);
+    let start = chunk.as_ptr().align_offset(BLOCK).min(BLOCK);
+    chunk.resize(start, 0);
+    let _ = chunk.split_to(start);
+    chunk
 }
 
 /// The tensor folder of the database at `db`.
@@ -578,6 +597,27 @@ mod tests {
                 assert_eq!(read, side.as_ref(), "{reference:?}, direct: {direct}");
             }
         }
+    }
+
+    #[test]
+    fn blocks_are_aligned_padded_with_zeros_and_follow_each_other_in_a_thread_s_arena() {
+        let small = Block::copy([b"inputs", b"outputs"]);
+        let next = Block::copy([b"a", b""]);
+        let large = Block::copy([&vec![7u8; ARENA_BYTES + 3], b"x"]);
+        for block in [&small, &next, &large] {
+            assert_eq!(block.bytes.as_ptr().align_offset(BLOCK), 0);
+            assert_eq!(block.bytes.len() % BLOCK, 0);
+            assert!(block.bytes[block.len()..].iter().all(|&b| b == 0));
+        }
+        assert_eq!(
+            (small.side(0), small.side(1)),
+            (&b"inputs"[..], &b"outputs"[..])
+        );
+        assert_eq!((next.side(0), next.side(1)), (&b"a"[..], &b""[..]));
+        // One chunk: the next block starts where the last one's padding ends.
+        assert_eq!(next.bytes.as_ptr(), small.bytes[BLOCK..].as_ptr());
+        assert_eq!(large.side(0).len(), ARENA_BYTES + 3);
+        assert_eq!(large.side(1), b"x");
     }
 
     #[test]
